@@ -1,0 +1,307 @@
+"""Strict TOML configuration, one frozen section per concern.
+
+Parsing is pure (`parse_config(dict, source)`); loading reads the file (`load_config(path)`).
+Unknown keys, wrong types and out-of-range values raise `ConfigError` naming the file and the
+dotted key path. Each component receives only its own section.
+
+A field's limits live in its metadata::
+
+    port: int = field(default=1883, metadata=rng(1, 65535))
+
+Sections are added by the part of the service that owns them; keep each class next to its
+siblings here so `camtrap validate-config` and the README reference see them all.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from camtrap.errors import ConfigError
+
+
+def rng(lo: float | None = None, hi: float | None = None, doc: str = "") -> dict[str, Any]:
+    """Metadata for a numeric field with inclusive bounds."""
+    return {"min": lo, "max": hi, "doc": doc}
+
+
+def doc(text: str) -> dict[str, Any]:
+    """Metadata with only a description (shown by the config reference)."""
+    return {"doc": text}
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    id: str = field(default="camtrap-01", metadata=doc("device id, part of every event id"))
+    data_dir: str = field(default="/var/lib/camtrap", metadata=doc("bursts, outbox, state"))
+    mode: Literal["always-on", "power-gated"] = field(
+        default="always-on", metadata=doc("who watches the PIR: the Pi, or the MCU")
+    )
+
+
+@dataclass(frozen=True)
+class TriggerConfig:
+    source: Literal["gpio", "mcu"] = field(
+        default="gpio", metadata=doc("gpio: PIR on a Pi pin; mcu: TRIGGER frames on the link")
+    )
+    pir_pin: int = field(default=17, metadata=rng(0, 27, "BCM pin of the PIR output"))
+    cooldown_s: float = field(default=5.0, metadata=rng(0, 3600, "retrigger lockout"))
+    max_pending: int = field(
+        default=1, metadata=rng(0, 100, "triggers during a burst kept for a follow-up burst")
+    )
+    sample_rate: float = field(default=10.0, metadata=rng(1, 1000, "gpiozero MotionSensor"))
+    queue_len: int = field(default=1, metadata=rng(1, 100, "gpiozero MotionSensor"))
+    threshold: float = field(default=0.5, metadata=rng(0, 1, "gpiozero MotionSensor"))
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    frames: int = field(default=5, metadata=rng(1, 60, "frames per burst"))
+    interval_s: float = field(default=0.5, metadata=rng(0, 10, "seconds between frames"))
+    main_size: tuple[int, int] = field(default=(1920, 1080), metadata=doc("saved frames [w, h]"))
+    lens_position: float | None = field(
+        default=None, metadata=rng(0, 32, "dioptres; unset = leave autofocus alone")
+    )
+    settle_frames: int = field(default=6, metadata=rng(0, 60, "auto-exposure frames dropped"))
+    tuning_file: str = field(default="", metadata=doc("e.g. imx708_noir.json for NoIR"))
+    ir_pin: int | None = field(default=None, metadata=rng(0, 27, "BCM pin of the IR lamp"))
+    timeout_s: float = field(default=5.0, metadata=rng(0.1, 120, "per-frame capture timeout"))
+    retries: int = field(default=2, metadata=rng(0, 10, "camera restarts before reporting"))
+    save_frames: bool = field(default=True, metadata=doc("store main-stream frames"))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str = field(default="models/camtrap-demo/model.tflite", metadata=doc(".tflite file"))
+    labels: str = field(default="", metadata=doc("labels file; empty = labels.txt beside it"))
+    num_threads: int = field(default=2, metadata=rng(1, 8, "keep <= cores"))
+    check_hash: bool = field(default=True, metadata=doc("refuse a model whose sha256 != card"))
+
+
+@dataclass(frozen=True)
+class VerdictConfig:
+    targets: tuple[str, ...] = field(
+        default=(), metadata=doc("target labels; empty = the model card's targets")
+    )
+    rule: Literal["k_of_n", "mean_top_k", ""] = field(
+        default="", metadata=doc("burst rule; empty = the model card's")
+    )
+    threshold: float | None = field(default=None, metadata=rng(0, 1, "burst threshold"))
+    k: int | None = field(default=None, metadata=rng(1, 60, "k of the rule"))
+    frame_threshold: float | None = field(
+        default=None, metadata=rng(0, 1, "k_of_n: per-frame score that counts as agreeing")
+    )
+    early_exit: bool = field(default=True, metadata=doc("stop the burst once settled"))
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    enabled: bool = field(default=True, metadata=doc("store bursts under data_dir/bursts"))
+    quota_mb: float = field(default=2048.0, metadata=rng(1, 10_000_000, "evict above this"))
+    jpeg_quality: int = field(default=85, metadata=rng(10, 100))
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    enabled: bool = field(default=False, metadata=doc("off: print what would be sent"))
+    host: str = "localhost"
+    port: int = field(default=1883, metadata=rng(1, 65535))
+    tls: bool = False
+    ca_file: str = ""
+    username: str = ""
+    password: str = field(default="", metadata=doc("secret; prefer password_file"))
+    password_file: str = field(default="", metadata=doc("file holding the password"))
+    topic_prefix: str = field(default="camtrap", metadata=doc("topics: <prefix>/<device>/..."))
+    client_id: str = field(default="", metadata=doc("empty = camtrap-<device id>"))
+    keepalive_s: int = field(default=60, metadata=rng(5, 3600))
+    backoff_min_s: float = field(default=1.0, metadata=rng(0.1, 600))
+    backoff_max_s: float = field(default=120.0, metadata=rng(1, 86400))
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    interval_s: float = field(default=3600.0, metadata=rng(10, 86400, "telemetry period"))
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    port: str = field(default="/dev/serial0", metadata=doc("UART to the companion MCU"))
+    baud: int = field(default=115200, metadata=rng(1200, 3_000_000))
+    ack_timeout_s: float = field(default=0.5, metadata=rng(0.01, 30))
+    retries: int = field(default=3, metadata=rng(0, 20))
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    enabled: bool = field(default=False, metadata=doc("send hits over LoRaWAN"))
+    via: Literal["mcu", "serial"] = field(
+        default="mcu", metadata=doc("mcu: HIT frames to the MCU; serial: a modem on the Pi")
+    )
+    modem: Literal["lora-e5", "rak3172"] = "lora-e5"
+    port: str = field(default="/dev/ttyUSB0", metadata=doc("modem port when via = serial"))
+    region: Literal["EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470"] = "EU868"
+    daily_airtime_s: float = field(default=30.0, metadata=rng(0, 86400, "TTN fair use: 30"))
+    confirmed: bool = field(default=False, metadata=doc("confirmed uplinks cost downlinks"))
+
+
+@dataclass(frozen=True)
+class HomeAssistantConfig:
+    enabled: bool = field(default=False, metadata=doc("publish MQTT discovery configs"))
+    discovery_prefix: str = "homeassistant"
+
+
+@dataclass(frozen=True)
+class Config:
+    device: DeviceConfig = DeviceConfig()
+    trigger: TriggerConfig = TriggerConfig()
+    camera: CameraConfig = CameraConfig()
+    model: ModelConfig = ModelConfig()
+    verdict: VerdictConfig = VerdictConfig()
+    storage: StorageConfig = StorageConfig()
+    mqtt: MqttConfig = MqttConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+    link: LinkConfig = LinkConfig()
+    lora: LoraConfig = LoraConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate a TOML config; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(p), "(file)", "not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(p), "(file)", f"cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(p), "(syntax)", str(e)) from None
+    return parse_config(raw, str(p))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a parsed TOML document into a `Config`."""
+    return _parse_dataclass(Config, raw, source, "")
+
+
+def _parse_dataclass(cls: type, table: Any, source: str, prefix: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(source, prefix or "(root)", f"must be a table, got {_kind(table)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            where = f"{prefix}.{key}" if prefix else key
+            choices = ", ".join(sorted(known))
+            raise ConfigError(source, where, f"unknown key (known here: {choices})")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        path = f"{prefix}.{name}" if prefix else name
+        if name in table:
+            values[name] = _parse_value(hints[name], table[name], f.metadata, source, path)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise ConfigError(source, path, "missing")
+    return cls(**values)
+
+
+def _parse_value(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any:
+    origin, args = get_origin(tp), get_args(tp)
+    if is_dataclass(tp):
+        return _parse_dataclass(typing.cast(type, tp), value, source, path)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _parse_value(inner[0], value, meta, source, path)
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args if a != "")
+            raise ConfigError(source, path, f"must be one of {allowed}, got {value!r}")
+        return value
+    if origin is tuple:
+        return _parse_tuple(args, value, meta, source, path)
+    return _parse_scalar(tp, value, meta, source, path)
+
+
+def _parse_tuple(args: tuple[Any, ...], value: Any, meta: Any, source: str, path: str) -> Any:
+    if not isinstance(value, list):
+        raise ConfigError(source, path, f"must be an array, got {_kind(value)}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(
+            _parse_value(args[0], v, meta, source, f"{path}[{i}]") for i, v in enumerate(value)
+        )
+    if len(value) != len(args):
+        raise ConfigError(source, path, f"must have {len(args)} items, got {len(value)}")
+    return tuple(
+        _parse_value(a, v, meta, source, f"{path}[{i}]")
+        for i, (a, v) in enumerate(zip(args, value, strict=True))
+    )
+
+
+def _parse_scalar(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any:
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(source, path, f"must be true or false, got {_kind(value)}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(source, path, f"must be a string, got {_kind(value)}")
+        return value
+    if tp in (int, float):
+        ok = isinstance(value, int) if tp is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            raise ConfigError(source, path, f"must be {_article(tp)}, got {_kind(value)}")
+        _check_range(value, meta, source, path)
+        return tp(value)
+    raise TypeError(f"config field {path}: unsupported type {tp!r}")  # a bug in this module
+
+
+def _check_range(value: float, meta: Any, source: str, path: str) -> None:
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(source, path, f"must be in {_fmt(lo)}..{_fmt(hi)}, got {value}")
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def _article(tp: type) -> str:
+    return "an integer" if tp is int else "a number"
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__) + (
+        f" ({value!r})" if isinstance(value, int | float | str) else "")
+
+
+def reference() -> list[tuple[str, str, str, str]]:
+    """Every key as (dotted key, type, default, description), for docs and `--help`."""
+    rows: list[tuple[str, str, str, str]] = []
+    hints = typing.get_type_hints(Config)
+    for section in fields(Config):
+        cls = hints[section.name]
+        sub_hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            meta = f.metadata
+            bounds = ""
+            if meta.get("min") is not None or meta.get("max") is not None:
+                bounds = f" [{_fmt(meta.get('min'))}..{_fmt(meta.get('max'))}]"
+            tname = getattr(sub_hints[f.name], "__name__", str(sub_hints[f.name]))
+            tname = tname.replace("typing.", "")
+            rows.append((f"{section.name}.{f.name}", tname, repr(f.default),
+                         str(meta.get("doc", "")) + bounds))
+    return rows

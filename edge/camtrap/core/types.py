@@ -1,0 +1,96 @@
+"""Frozen values passed between pipeline stages.
+
+Every stage takes and returns these, never bare tuples or dicts, so each boundary is typed and
+validated once, on construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Decision = Literal["hit", "miss", "error"]
+
+EVENT_SEQ_MAX = (1 << 24) - 1  # the LoRa hit uplink carries the event sequence in 24 bits
+
+
+def make_event_id(device_id: str, event_seq: int) -> str:
+    """The one id of an event, used by MQTT, LoRa, the store and exports.
+
+    >>> make_event_id("trap-07", 42)
+    'trap-07-42'
+    """
+    if not 0 <= event_seq <= EVENT_SEQ_MAX:
+        raise ValueError(f"event_seq out of range 0..{EVENT_SEQ_MAX}: {event_seq}")
+    return f"{device_id}-{event_seq}"
+
+
+@dataclass(frozen=True)
+class BurstMeta:
+    """What the trap knew about a burst when it was triggered (``burst.json``)."""
+
+    source: str  # path of the burst directory or image, or "camera"
+    device_id: str
+    trigger_time: float  # unix seconds, UTC
+    frame_interval_s: float
+    pir_pulses: tuple[float, ...] = ()  # seconds since trigger at which the PIR went high
+    label: str | None = None  # ground truth, for evaluation only
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame: an RGB uint8 array, usually already near the model's input size."""
+
+    index: int
+    t: float  # seconds since the trigger
+    pixels: np.ndarray  # H x W x 3, uint8
+    name: str = ""  # file name when replayed
+
+    def __post_init__(self) -> None:
+        p = self.pixels
+        if p.ndim != 3 or p.shape[2] != 3 or p.dtype != np.uint8:
+            raise ValueError(f"frame {self.index}: want HxWx3 uint8, got {p.shape} {p.dtype}")
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    """The classifier's reading of one frame."""
+
+    index: int
+    target_score: float  # max probability over the target labels
+    top_label: str
+    top_score: float
+    error: str | None = None  # set when this frame failed to decode
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The burst-level decision and everything that led to it."""
+
+    decision: Decision
+    target_score: float  # burst score under the rule
+    top_label: str
+    top_score: float
+    frames_total: int
+    frames_classified: int
+    frames: tuple[FrameScore, ...] = ()
+    frames_agreeing: int = 0  # frames whose target score passed the rule's frame threshold
+    rule: str = ""  # the rule that decided, e.g. "k_of_n:2/0.60"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A target-species hit, as stored in the outbox and published (MQTT JSON, LoRa uplink)."""
+
+    event_id: str
+    event_seq: int
+    device_id: str
+    time: float  # trigger time, unix seconds UTC
+    label: str  # the target label that won
+    score: float  # burst score, 0..1
+    frames_agreeing: int
+    frames_classified: int
+    model: str = ""  # model name and sha256 prefix, for provenance
