@@ -96,9 +96,6 @@ class VerdictConfig:
     )
     threshold: float | None = field(default=None, metadata=rng(0, 1, "burst threshold"))
     k: int | None = field(default=None, metadata=rng(1, 60, "k of the rule"))
-    frame_threshold: float | None = field(
-        default=None, metadata=rng(0, 1, "k_of_n: per-frame score that counts as agreeing")
-    )
     early_exit: bool = field(default=True, metadata=doc("stop the burst once settled"))
 
 
@@ -283,9 +280,16 @@ def _article(tp: type) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__) + (
-        f" ({value!r})" if isinstance(value, int | float | str) else "")
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__) + (
+        f" ({value!r})" if isinstance(value, int | float | str) else ""
+    )
 
 
 def reference() -> list[tuple[str, str, str, str]]:
@@ -302,6 +306,12 @@ def reference() -> list[tuple[str, str, str, str]]:
                 bounds = f" [{_fmt(meta.get('min'))}..{_fmt(meta.get('max'))}]"
             tname = getattr(sub_hints[f.name], "__name__", str(sub_hints[f.name]))
             tname = tname.replace("typing.", "")
-            rows.append((f"{section.name}.{f.name}", tname, repr(f.default),
-                         str(meta.get("doc", "")) + bounds))
+            rows.append(
+                (
+                    f"{section.name}.{f.name}",
+                    tname,
+                    repr(f.default),
+                    str(meta.get("doc", "")) + bounds,
+                )
+            )
     return rows

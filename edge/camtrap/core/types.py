@@ -45,8 +45,9 @@ class Frame:
 
     index: int
     t: float  # seconds since the trigger
-    pixels: np.ndarray  # H x W x 3, uint8
-    name: str = ""  # file name when replayed
+    pixels: np.ndarray  # H x W x 3, uint8, for inference (the lores stream, or a decoded file)
+    name: str = ""  # file name to store it under, e.g. "003.jpg"
+    image: bytes = b""  # encoded full-size image to store (replayed file bytes, main stream)
 
     def __post_init__(self) -> None:
         p = self.pixels
