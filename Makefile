@@ -64,6 +64,7 @@ test: lint
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m camtrap bench $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite
+	$(BIN)/python -m tools.bench_early_exit
 
 check-firmware: dev-deps
 	$(BIN)/python tools/check_firmware.py

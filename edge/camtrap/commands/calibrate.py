@@ -1,0 +1,230 @@
+"""`camtrap calibrate`: choose the burst rule and threshold from labelled bursts and a goal.
+
+    camtrap calibrate BURSTS... --model M --min-recall 0.95 [--write-card]
+    camtrap calibrate --records out/evaluate/records.jsonl --model M --cost-miss 100 \\
+        --cost-false-alert 1 --write-card
+
+The bursts run through the replay pipeline with early exit off (or come from the
+``records.jsonl`` of `camtrap evaluate`, so nothing runs twice). The search and the goals are
+`camtrap.core.calibrate`'s. ``--write-card`` writes the choice into the model card beside the
+model (``decision`` and ``metrics.operating_point``; nothing else changes, and the card's
+sha256 still names the same .tflite), where the service picks it up at its next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from camtrap.commands.evaluate import (
+    add_rate_arguments,
+    add_replay_arguments,
+    parse_records,
+    positive,
+    read_records,
+    replay_full,
+)
+from camtrap.core.calibrate import (
+    DEFAULT_KS,
+    RULES,
+    FieldRates,
+    Goal,
+    MinCost,
+    MinRecall,
+    OperatingPoint,
+    choose,
+    scored_bursts,
+)
+from camtrap.core.modelcard import parse_card
+from camtrap.errors import ModelError, UsageError
+
+CARD_NAME = "model.json"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="choose the burst rule and threshold for a recall or cost goal",
+        description=(
+            "Choose the burst rule, k and threshold from labelled bursts for a recall or cost "
+            "goal; optionally write it into the model card."
+        ),
+    )
+    add_replay_arguments(p)
+    p.add_argument("--records", help="records.jsonl from camtrap evaluate (instead of BURSTS)")
+    p.add_argument("--min-recall", type=fraction, help="goal: recall >= R, fewest false alerts")
+    p.add_argument(
+        "--wilson",
+        action="store_true",
+        help="with --min-recall: require the Wilson 95 %% lower bound of recall >= R",
+    )
+    p.add_argument("--cost-miss", type=positive, help="goal: cost of a missed target")
+    p.add_argument("--cost-false-alert", type=positive, help="goal: cost of a false alert")
+    p.add_argument("--rules", default=",".join(RULES), help="rules to search (default %(default)s)")
+    p.add_argument(
+        "--k",
+        default=",".join(map(str, DEFAULT_KS)),
+        help="values of k to search (default %(default)s)",
+    )
+    add_rate_arguments(p)
+    p.add_argument("--write-card", action="store_true", help="write the choice into model.json")
+    p.set_defaults(func=run)
+
+
+def fraction(text: str) -> float:
+    value = positive(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def goal_of(args: argparse.Namespace) -> Goal:
+    """The goal the arguments ask for; exactly one kind."""
+    cost = args.cost_miss is not None or args.cost_false_alert is not None
+    if (args.min_recall is not None) == cost:
+        raise UsageError("give either --min-recall R or --cost-miss A --cost-false-alert B")
+    if args.min_recall is not None:
+        return MinRecall(args.min_recall, "wilson" if args.wilson else "point")
+    if args.cost_miss is None or args.cost_false_alert is None:
+        raise UsageError("--cost-miss and --cost-false-alert go together")
+    if args.wilson:
+        raise UsageError("--wilson goes with --min-recall")
+    return MinCost(args.cost_miss, args.cost_false_alert)
+
+
+def search_space(args: argparse.Namespace) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
+    bad = [r for r in rules if r not in RULES]
+    if bad or not rules:
+        raise UsageError(f"--rules: want some of {', '.join(RULES)}, got {args.rules!r}")
+    try:
+        ks = tuple(sorted({int(k) for k in args.k.split(",") if k.strip()}))
+    except ValueError:
+        raise UsageError(f"--k: want integers like 1,2,3, got {args.k!r}") from None
+    if not ks or ks[0] < 1:
+        raise UsageError(f"--k: want integers >= 1, got {args.k!r}")
+    return rules, ks
+
+
+# --------------------------------------------------------------------------------------------
+# The model card
+
+
+def card_path(model: str) -> Path:
+    path = Path(model)
+    return (path if path.is_dir() else path.parent) / CARD_NAME
+
+
+def card_targets(model: str | None) -> tuple[str, ...]:
+    """The targets of the card beside ``model`` (none without a model or a card)."""
+    if not model or not card_path(model).is_file():
+        return ()
+    return parse_card(read_card_json(card_path(model)), str(card_path(model))).targets
+
+
+def read_card_json(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no model card to write the choice into") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelError(f"{path}: cannot read the model card: {e}") from None
+    if not isinstance(raw, dict):
+        raise ModelError(f"{path}: must be a JSON object")
+    return raw
+
+
+def with_operating_point(card: dict[str, Any], point: OperatingPoint) -> dict[str, Any]:
+    """The card with ``decision`` and ``metrics.operating_point`` replaced; nothing else."""
+    early_exit = card.get("decision", {}).get("early_exit", True)
+    metrics = card.get("metrics")
+    metrics = dict(metrics) if isinstance(metrics, dict) else {}
+    metrics["operating_point"] = point.card_metrics()
+    return {**card, "decision": point.decision(bool(early_exit)), "metrics": metrics}
+
+
+def write_card(path: Path, point: OperatingPoint) -> None:
+    """Update the card atomically (temporary file, fsync, rename) after validating it."""
+    updated = with_operating_point(read_card_json(path), point)
+    parse_card(updated, str(path))  # never write a card the service would refuse
+    text = json.dumps(updated, indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".model.json.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def load_records(args: argparse.Namespace) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The records and the target names: from ``--records`` or from a replay run."""
+    if args.records:
+        if args.bursts:
+            raise UsageError("give BURSTS or --records, not both")
+        targets = tuple(args.target or ()) or card_targets(args.model)
+        if not targets:
+            raise UsageError("--records needs --target NAME or --model with a card naming targets")
+        return read_records(Path(args.records)), targets
+    replayed = replay_full(args, rule_args=False)
+    return list(replayed.records), replayed.targets
+
+
+def report(point: OperatingPoint) -> str:
+    ee = point.early_exit
+    precision = "-" if point.precision is None else f"{point.precision:.3f}"
+    return "\n".join(
+        (
+            f"goal: {point.goal}",
+            f"decision: {point.rule} k={point.k} threshold {point.threshold:g}",
+            f"recall {point.tp}/{point.targets} = {point.recall:.3f} "
+            f"(95 % CI {point.recall_ci[0]:.3f}-{point.recall_ci[1]:.3f}), precision {precision}",
+            f"false alerts {point.fp}/{point.non_targets}: {point.false_alerts_per_day:.2f}/day "
+            f"at {point.rates.triggers_per_day:g} triggers/day "
+            f"(95 % CI {point.false_alerts_per_day_ci[0]:.2f}-"
+            f"{point.false_alerts_per_day_ci[1]:.2f})",
+            f"missed targets: {point.misses_per_day:.3f}/day at "
+            f"{point.rates.targets_per_day:g} targets/day",
+            f"frames per burst: {ee.mean_frames_full:.2f} full, {ee.mean_frames_early:.2f} with "
+            f"early exit ({100 * ee.reduction:.0f} % fewer)",
+        )
+    )
+
+
+def calibrate(
+    raws: Sequence[dict[str, Any]],
+    targets: Sequence[str],
+    goal: Goal,
+    rates: FieldRates,
+    rules: Sequence[Any],
+    ks: Sequence[int],
+) -> OperatingPoint:
+    bursts = scored_bursts(parse_records(raws, "records"), targets)
+    return choose(bursts, goal, rates, rules, ks)
+
+
+def run(args: argparse.Namespace) -> int:
+    goal = goal_of(args)
+    rules, ks = search_space(args)
+    if args.write_card and not args.model:
+        raise UsageError("--write-card needs --model (the card beside it is written)")
+    raws, targets = load_records(args)
+    rates = FieldRates(args.triggers_per_day, args.targets_per_day)
+    point = calibrate(raws, targets, goal, rates, rules, ks)
+    print(report(point))
+    if args.write_card:
+        path = card_path(args.model)
+        write_card(path, point)
+        print(f"wrote decision and metrics.operating_point to {path}")
+    return 0

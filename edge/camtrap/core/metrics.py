@@ -1,0 +1,365 @@
+"""Evaluation metrics over replay records: pure, no I/O.
+
+The input is what `camtrap replay --json-out` writes (one record per burst, see the shared
+contracts), parsed into frozen `BurstRecord` values by `parse_record`. From those:
+
+* burst level, per class: precision and recall, each recall with a Wilson interval;
+* frame level, per class: the same over single frames (a frame's truth is its burst's label);
+* a confusion matrix over the true classes present (truth rows, predicted columns, with one
+  `OTHER` column for predictions of classes nobody labelled);
+* precision-recall curve points from the burst target scores.
+
+**Predicted class.** A burst whose verdict is ``hit`` is predicted as the target: its
+``top_label`` when that label is a target, else the first target name. Any other burst is
+predicted as its ``top_label`` (the arg-max of the element-wise max of class probabilities over
+its frames). A frame is predicted as the target when its target score reaches the rule's
+threshold, else as its own ``top_label``. Labels are compared by their first comma-separated
+name, ignoring case, so ``"leopard, Panthera pardus"`` and ``"Leopard"`` are one class.
+
+Bursts with verdict ``error`` and frames with an ``error`` are left out of every metric and
+counted (`Evaluation.skipped_bursts`, `Evaluation.skipped_frames`).
+
+>>> wilson(8, 10)
+(0.4901624715, 0.9433178485)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+OTHER = "(other)"  # a predicted class that no evaluated item is labelled with
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One frame of a replay record."""
+
+    index: int
+    name: str
+    target_score: float | None
+    top_label: str
+    top_score: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BurstRecord:
+    """One replay record (one burst), as far as evaluation needs it."""
+
+    source: str
+    verdict: str  # "hit" | "miss" | "error"
+    target_score: float | None
+    top_label: str
+    top_score: float | None
+    frames_total: int
+    frames_classified: int
+    frames: tuple[FrameRecord, ...] = ()
+    label: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    """Precision and recall of one class; ``None`` where the ratio has no denominator."""
+
+    label: str
+    support: int  # items whose truth is this class
+    predicted: int  # items predicted as this class
+    correct: int
+    precision: float | None
+    recall: float | None
+    recall_ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Counts: ``matrix[i][j]`` = items of truth ``rows[i]`` predicted as ``cols[j]``.
+
+    Columns are the true classes, in the same order, then `OTHER` when some predictions name
+    a class no item is labelled with (a 1000-class model's "tabby" or "golf ball").
+    """
+
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    matrix: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class PrPoint:
+    """Precision and recall of "burst score >= threshold" as a target detector."""
+
+    threshold: float
+    precision: float
+    recall: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything `camtrap evaluate` reports, except early exit (see `core.calibrate`)."""
+
+    targets: tuple[str, ...]
+    threshold: float
+    bursts: int  # labelled bursts evaluated (errors excluded)
+    frames: int  # labelled frames evaluated (errors excluded)
+    skipped_bursts: int  # verdict "error"
+    skipped_frames: int  # frames with an error
+    unlabelled_bursts: int  # no ground truth: reported, not scored
+    burst_classes: tuple[ClassStats, ...]
+    frame_classes: tuple[ClassStats, ...]
+    burst_confusion: Confusion
+    frame_confusion: Confusion
+    pr_curve: tuple[PrPoint, ...]
+    average_precision: float | None
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing replay records
+
+
+def parse_record(raw: Mapping[str, Any], where: str = "record") -> BurstRecord:
+    """A replay JSON Lines object as a `BurstRecord`; `ValueError` names the bad key."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a JSON object")
+    frames = raw.get("frames", [])
+    if not isinstance(frames, list):
+        raise ValueError(f"{where}: frames: must be a list")
+    return BurstRecord(
+        source=_str(raw, "source", where),
+        verdict=_verdict(raw, where),
+        target_score=_opt_float(raw, "target_score", where),
+        top_label=str(raw.get("top_label") or ""),
+        top_score=_opt_float(raw, "top_score", where),
+        frames_total=_int(raw, "frames_total", where),
+        frames_classified=_int(raw, "frames_classified", where),
+        frames=tuple(_parse_frame(f, f"{where}: frames[{i}]") for i, f in enumerate(frames)),
+        label=_opt_str(raw, "label", where),
+        error=_opt_str(raw, "error", where),
+    )
+
+
+def _parse_frame(raw: Any, where: str) -> FrameRecord:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: must be a JSON object")
+    return FrameRecord(
+        index=_int(raw, "index", where),
+        name=str(raw.get("name") or ""),
+        target_score=_opt_float(raw, "target_score", where),
+        top_label=str(raw.get("top_label") or ""),
+        top_score=_opt_float(raw, "top_score", where),
+        error=_opt_str(raw, "error", where),
+    )
+
+
+def _verdict(raw: Mapping[str, Any], where: str) -> str:
+    v = raw.get("verdict")
+    if v not in ("hit", "miss", "error"):
+        raise ValueError(f"{where}: verdict: must be hit, miss or error, got {v!r}")
+    return str(v)
+
+
+def _str(raw: Mapping[str, Any], key: str, where: str) -> str:
+    v = raw.get(key)
+    if not isinstance(v, str):
+        raise ValueError(f"{where}: {key}: must be a string, got {v!r}")
+    return v
+
+
+def _opt_str(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    v = raw.get(key)
+    if v is not None and not isinstance(v, str):
+        raise ValueError(f"{where}: {key}: must be a string or null, got {v!r}")
+    return v
+
+
+def _int(raw: Mapping[str, Any], key: str, where: str) -> int:
+    v = raw.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError(f"{where}: {key}: must be a non-negative integer, got {v!r}")
+    return v
+
+
+def _opt_float(raw: Mapping[str, Any], key: str, where: str) -> float | None:
+    v = raw.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise ValueError(f"{where}: {key}: must be a number or null, got {v!r}")
+    return float(v)
+
+
+# --------------------------------------------------------------------------------------------
+# Labels
+
+
+def short_label(label: str) -> str:
+    """A label's first comma-separated name, lower case: the class name metrics use.
+
+    >>> short_label("Leopard, Panthera pardus")
+    'leopard'
+    """
+    return label.split(",")[0].strip().lower()
+
+
+def is_target_label(label: str | None, targets: Sequence[str]) -> bool:
+    """Whether a (ground-truth or model) label names one of the targets (contract rule)."""
+    if not label:
+        return False
+    whole, first = label.strip().lower(), short_label(label)
+    return any(t.strip().lower() in (whole, first) for t in targets)
+
+
+def burst_predicted(record: BurstRecord, targets: Sequence[str]) -> str:
+    """The class a burst is predicted as: the target on a hit, else its top label."""
+    if record.verdict == "hit":
+        if is_target_label(record.top_label, targets):
+            return short_label(record.top_label)
+        return short_label(targets[0])
+    return short_label(record.top_label)
+
+
+def frame_predicted(frame: FrameRecord, targets: Sequence[str], threshold: float) -> str:
+    """The class a frame is predicted as: the target when its score reaches the threshold."""
+    if frame.target_score is not None and frame.target_score >= threshold:
+        if is_target_label(frame.top_label, targets):
+            return short_label(frame.top_label)
+        return short_label(targets[0])
+    return short_label(frame.top_label)
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion, rounded to 10 places; (0, 1) if n = 0."""
+    if not 0 <= successes <= n:
+        raise ValueError(f"wilson: need 0 <= successes <= n, got {successes}/{n}")
+    if n == 0:
+        return (0.0, 1.0)
+    p, z2 = successes / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return (round(max(0.0, centre - half), 10), round(min(1.0, centre + half), 10))
+
+
+def ratio(num: int, den: int) -> float | None:
+    """num / den, or None when den is 0."""
+    return num / den if den else None
+
+
+def class_stats(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> tuple[ClassStats, ...]:
+    """Per-class precision and recall from (truth, predicted) pairs, for ``labels``."""
+    out = []
+    for label in labels:
+        support = sum(1 for t, _ in pairs if t == label)
+        predicted = sum(1 for _, p in pairs if p == label)
+        correct = sum(1 for t, p in pairs if t == p == label)
+        out.append(
+            ClassStats(
+                label=label,
+                support=support,
+                predicted=predicted,
+                correct=correct,
+                precision=ratio(correct, predicted),
+                recall=ratio(correct, support),
+                recall_ci=wilson(correct, support),
+            )
+        )
+    return tuple(out)
+
+
+def confusion(pairs: Sequence[tuple[str, str]], classes: Sequence[str]) -> Confusion:
+    """Confusion matrix: rows the true ``classes``, columns those and `OTHER` if needed."""
+    cols = list(classes)
+    if any(p not in classes for _, p in pairs):
+        cols.append(OTHER)
+    index = {label: i for i, label in enumerate(cols)}
+    rows = [[0] * len(cols) for _ in classes]
+    for truth, pred in pairs:
+        rows[index[truth]][index.get(pred, index.get(OTHER, 0))] += 1
+    return Confusion(tuple(classes), tuple(cols), tuple(tuple(r) for r in rows))
+
+
+def class_order(pairs: Iterable[tuple[str, str]], targets: Sequence[str]) -> tuple[str, ...]:
+    """The true classes, targets first, then by how often they occur, "empty" last."""
+    counts: dict[str, int] = {}
+    for truth, _ in pairs:
+        counts[truth] = counts.get(truth, 0) + 1
+    wanted = [short_label(t) for t in targets]
+
+    def key(label: str) -> tuple[int, int, str]:
+        group = 0 if label in wanted else (2 if label in ("empty", "") else 1)
+        return (group, -counts[label], label)
+
+    return tuple(sorted(counts, key=key))
+
+
+def pr_curve(scored: Sequence[tuple[float, bool]]) -> tuple[tuple[PrPoint, ...], float | None]:
+    """PR points at every distinct score (descending) and the average precision.
+
+    ``scored`` holds (burst target score, truth is target). Average precision is the step sum
+    of precision over recall increments (as scikit-learn computes it); None without targets.
+    """
+    positives = sum(1 for _, y in scored if y)
+    if not scored or positives == 0:
+        return (), None
+    ordered = sorted(scored, key=lambda sy: -sy[0])
+    points, tp, fp, ap, last_recall = [], 0, 0, 0.0, 0.0
+    for i, (score, y) in enumerate(ordered):
+        tp, fp = tp + y, fp + (not y)
+        if i + 1 < len(ordered) and ordered[i + 1][0] == score:
+            continue  # tied scores share one threshold
+        precision, recall = tp / (tp + fp), tp / positives
+        points.append(PrPoint(score, precision, recall))
+        ap += precision * (recall - last_recall)
+        last_recall = recall
+    return tuple(points), ap
+
+
+# --------------------------------------------------------------------------------------------
+# The whole evaluation
+
+
+def evaluate_records(
+    records: Sequence[BurstRecord], targets: Sequence[str], threshold: float
+) -> Evaluation:
+    """Burst- and frame-level metrics of labelled records for the given targets."""
+    if not targets:
+        raise ValueError("evaluate_records: need at least one target")
+    scored = [r for r in records if r.verdict != "error"]
+    labelled = [r for r in scored if r.label]
+    burst_pairs = [(short_label(r.label or ""), burst_predicted(r, targets)) for r in labelled]
+    frame_pairs = [
+        (short_label(r.label or ""), frame_predicted(f, targets, threshold))
+        for r in labelled
+        for f in r.frames
+        if f.error is None and f.target_score is not None
+    ]
+    burst_labels = class_order(burst_pairs, targets)
+    frame_labels = class_order(frame_pairs, targets)
+    curve, ap = pr_curve(
+        [(r.target_score or 0.0, is_target_label(r.label, targets)) for r in labelled]
+    )
+    return Evaluation(
+        targets=tuple(targets),
+        threshold=threshold,
+        bursts=len(labelled),
+        frames=len(frame_pairs),
+        skipped_bursts=len(records) - len(scored),
+        skipped_frames=sum(1 for r in records for f in r.frames if f.error is not None),
+        unlabelled_bursts=len(scored) - len(labelled),
+        burst_classes=class_stats(burst_pairs, burst_labels),
+        frame_classes=class_stats(frame_pairs, frame_labels),
+        burst_confusion=confusion(burst_pairs, burst_labels),
+        frame_confusion=confusion(frame_pairs, frame_labels),
+        pr_curve=curve,
+        average_precision=ap,
+    )
