@@ -1,0 +1,70 @@
+"""Dry-run sink: prints what the MQTT publisher would send, and marks hits sent.
+
+Used when ``[mqtt] enabled = false`` (the desktop demo): the same methods as `MqttPublisher`,
+so the service loop does not care which one it drives. Each line reads::
+
+    would publish camtrap/trap-07/hit {"v":1,"type":"hit","event_id":"trap-07-42",...}
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from camtrap.adapters.clock import SystemClock
+from camtrap.adapters.outbox import Outbox
+from camtrap.core.messages import (
+    Counter,
+    Publication,
+    Topics,
+    availability_message,
+    battery_from_counters,
+    hit_message,
+    telemetry_message,
+    topics,
+)
+from camtrap.core.ports import Clock
+
+
+class DryRunSink:
+    def __init__(
+        self,
+        outbox: Outbox,
+        out: TextIO = sys.stdout,
+        *,
+        topic_prefix: str = "camtrap",
+        device_id: str = "camtrap-01",
+        clock: Clock | None = None,
+        sink: str = "mqtt",
+    ) -> None:
+        self.outbox = outbox
+        self.out = out
+        self.sink = sink
+        self._topics: Topics = topics(topic_prefix, device_id)
+        self._clock: Clock = clock or SystemClock()
+        self._battery_mv: int | None = None
+
+    def start(self) -> None:
+        self._print(availability_message(self._topics, online=True))
+
+    def drain(self) -> int:
+        """Print every pending hit and mark it sent; returns how many."""
+        done = 0
+        while batch := self.outbox.pending(self.sink, limit=100):
+            for hit in batch:
+                device = topics(self._topics.prefix, hit.device_id)
+                self._print(hit_message(device, hit, self._clock.now(), self._battery_mv))
+                self.outbox.mark_sent(hit.event_id, self.sink)
+                done += 1
+        return done
+
+    def publish_telemetry(self, counters: Mapping[str, Counter]) -> None:
+        self._battery_mv = battery_from_counters(counters) or self._battery_mv
+        self._print(telemetry_message(self._topics, counters, self._clock.now()))
+
+    def stop(self) -> None:
+        self._print(availability_message(self._topics, online=False))
+
+    def _print(self, p: Publication) -> None:
+        print(f"would publish {p.topic} {p.payload}", file=self.out, flush=True)

@@ -1,0 +1,285 @@
+"""Burst store: each burst a recorded-burst directory that ``camtrap replay`` reads back.
+
+Layout: ``<root>/<YYYYMMDD>/<event_id>/`` (UTC date of the trigger) holding the frames as
+``000.jpg 001.jpg ...`` (the frames' stored ``.image`` bytes; frames without bytes are encoded
+as JPEG) and ``burst.json`` (the recorded-burst schema plus ``event_id`` and a ``verdict``
+record). A burst is written into a hidden temporary directory, every file fsynced, then renamed
+into place and the parent directory fsynced: a crash leaves either the whole burst or none.
+
+Quota: after each save the pure policy (`camtrap.core.outbox_policy`) evicts the oldest non-hit
+bursts first, and hits only when no non-hit is left (logged as a warning). A full disk
+(``ENOSPC``) evicts non-hits and retries the save once.
+
+    store = BurstStore("/var/lib/camtrap/bursts", quota_bytes=2 * 1024**3)
+    store.save("trap-07-42", meta, verdict, frames)   # -> .../bursts/20261124/trap-07-42
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from camtrap.core.messages import iso_utc
+from camtrap.core.outbox_policy import StoredBurst, plan_eviction, plan_free
+from camtrap.core.types import BurstMeta, Frame, Verdict
+from camtrap.errors import PeerError
+
+log = logging.getLogger(__name__)
+
+BURST_SCHEMA = "camtrap-burst/1"
+SIDECAR = "burst.json"
+TMP_PREFIX = ".tmp-"
+ENOSPC_MARGIN = 1 << 20  # free this much beyond the burst's own size on a full disk
+
+Writer = Callable[[Path, bytes], None]
+
+
+class StorageError(PeerError):
+    """The burst could not be stored (disk full even after eviction, I/O error)."""
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write a file and fsync it (the default writer; tests inject one that fails)."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BurstStore:
+    def __init__(
+        self,
+        root: str | Path,
+        quota_bytes: int,
+        *,
+        jpeg_quality: int = 85,
+        writer: Writer = write_durably,
+    ) -> None:
+        self.root = Path(root)
+        self.quota_bytes = int(quota_bytes)
+        self.jpeg_quality = jpeg_quality
+        self._write = writer
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_tmp()
+        self._index: dict[str, StoredBurst] = {b.key: b for b in self._scan()}
+
+    # ----------------------------------------------------------------------------------------
+
+    def save(
+        self, event_id: str, meta: BurstMeta, verdict: Verdict, frames: Sequence[Frame]
+    ) -> Path:
+        """Store a burst atomically, then enforce the quota. Returns the burst directory."""
+        files = self._files(event_id, meta, verdict, frames)
+        final = self.root / _day(meta.trigger_time) / _safe_name(event_id)
+        try:
+            self._write_burst(final, files)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise StorageError(f"store {final}: {e}") from None
+            self._free_for(sum(len(b) for b in files.values()))
+            try:
+                self._write_burst(final, files)
+            except OSError as e2:
+                raise StorageError(f"store {final}: still failing after eviction: {e2}") from None
+        entry = StoredBurst(
+            self._key(final), meta.trigger_time, _dir_size(final), verdict.decision == "hit"
+        )
+        self._index[entry.key] = entry
+        self._enforce_quota(protect=(entry.key,) if entry.is_hit else ())
+        return final
+
+    def usage_bytes(self) -> int:
+        return sum(b.size for b in self._index.values())
+
+    def bursts(self) -> list[StoredBurst]:
+        """What the store holds, oldest first."""
+        return sorted(self._index.values(), key=lambda b: (b.created, b.key))
+
+    # ----------------------------------------------------------------------------------------
+
+    def _files(
+        self, event_id: str, meta: BurstMeta, verdict: Verdict, frames: Sequence[Frame]
+    ) -> dict[str, bytes]:
+        files = {_frame_name(f): self._frame_bytes(f) for f in frames}
+        sidecar = burst_record(event_id, meta, verdict)
+        files[SIDECAR] = (json.dumps(sidecar, indent=1) + "\n").encode()
+        return files
+
+    def _frame_bytes(self, frame: Frame) -> bytes:
+        if frame.image:
+            return frame.image
+        from PIL import Image  # lazily: only frames without stored bytes need encoding
+
+        buf = io.BytesIO()
+        Image.fromarray(frame.pixels).save(buf, "JPEG", quality=self.jpeg_quality)
+        return buf.getvalue()
+
+    def _write_burst(self, final: Path, files: dict[str, bytes]) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+            for name, data in files.items():  # burst.json last: it marks a complete burst
+                self._write(tmp / name, data)
+            fsync_dir(tmp)
+            if final.exists():
+                log.warning("store: replacing existing burst %s", final)
+                self._index.pop(self._key(final), None)
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+            fsync_dir(final.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _enforce_quota(self, protect: tuple[str, ...]) -> None:
+        plan = plan_eviction(list(self._index.values()), self.quota_bytes, protect)
+        if plan.evicts_hits:
+            hits = [b.key for b in plan.evict if b.is_hit]
+            log.warning(
+                "store: over quota with no non-hit bursts left: evicting %d hit burst(s): %s",
+                len(hits),
+                ", ".join(hits),
+            )
+        self._evict(plan.evict)
+        if not plan.fits:
+            log.warning(
+                "store: %d bytes kept, over the %d-byte quota (the newest hit is kept)",
+                plan.total_after,
+                self.quota_bytes,
+            )
+
+    def _free_for(self, need_bytes: int) -> None:
+        victims = plan_free(list(self._index.values()), need_bytes + ENOSPC_MARGIN)
+        log.warning(
+            "store: disk full: evicting %d non-hit burst(s) and retrying once", len(victims)
+        )
+        self._evict(victims)
+
+    def _evict(self, victims: Sequence[StoredBurst]) -> None:
+        for b in victims:
+            path = self.root / b.key
+            log.info("store: evicting %s burst %s (%d bytes)", _kind(b), b.key, b.size)
+            shutil.rmtree(path, ignore_errors=True)
+            self._index.pop(b.key, None)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # the day directory, once empty
+
+    def _key(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _scan(self) -> list[StoredBurst]:
+        found = []
+        for sidecar in sorted(self.root.glob(f"*/*/{SIDECAR}")):
+            entry = self._read_entry(sidecar.parent)
+            if entry is not None:
+                found.append(entry)
+        return found
+
+    def _read_entry(self, burst_dir: Path) -> StoredBurst | None:
+        try:
+            record = json.loads((burst_dir / SIDECAR).read_text(encoding="utf-8"))
+            created = datetime.fromisoformat(record["trigger_time"]).timestamp()
+            is_hit = record.get("verdict", {}).get("verdict") == "hit"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            log.warning("store: ignoring %s: unreadable %s: %s", burst_dir, SIDECAR, e)
+            return None
+        return StoredBurst(self._key(burst_dir), created, _dir_size(burst_dir), bool(is_hit))
+
+    def _remove_stale_tmp(self) -> None:
+        for tmp in self.root.glob(f"*/{TMP_PREFIX}*"):
+            log.info("store: removing incomplete burst %s", tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def burst_record(event_id: str, meta: BurstMeta, verdict: Verdict) -> dict[str, Any]:
+    """The ``burst.json`` of a stored burst: recorded-burst schema + event id + verdict."""
+    record: dict[str, Any] = {
+        "schema": BURST_SCHEMA,
+        "device_id": meta.device_id,
+        "trigger_time": iso_utc(meta.trigger_time),
+        "frame_interval_s": meta.frame_interval_s,
+        "pir_pulses": list(meta.pir_pulses),
+    }
+    if meta.label is not None:
+        record["label"] = meta.label
+    record["event_id"] = event_id
+    record["verdict"] = verdict_record(verdict)
+    return record
+
+
+def verdict_record(v: Verdict) -> dict[str, Any]:
+    """The verdict in the replay record's field names."""
+    return {
+        "verdict": v.decision,
+        "target_score": v.target_score,
+        "top_label": v.top_label,
+        "top_score": v.top_score,
+        "frames_total": v.frames_total,
+        "frames_classified": v.frames_classified,
+        "frames_agreeing": v.frames_agreeing,
+        "rule": v.rule,
+        "error": v.error,
+        "frames": [
+            {
+                "index": f.index,
+                "target_score": f.target_score,
+                "top_label": f.top_label,
+                "top_score": f.top_score,
+                "error": f.error,
+            }
+            for f in v.frames
+        ],
+    }
+
+
+_MAGIC = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"))
+
+
+def _frame_name(frame: Frame) -> str:
+    """``003.jpg``: index order is file-name order; the extension follows the bytes."""
+    ext = ".jpg"
+    for magic, suffix in _MAGIC:
+        if frame.image.startswith(magic):
+            ext = suffix
+    return f"{frame.index:03d}{ext}"
+
+
+def _day(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y%m%d")
+
+
+def _safe_name(event_id: str) -> str:
+    if not event_id or "/" in event_id or event_id.startswith("."):
+        raise ValueError(f"event id {event_id!r} cannot be a directory name")
+    return event_id
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+
+
+def _kind(b: StoredBurst) -> str:
+    return "hit" if b.is_hit else "non-hit"
