@@ -1,0 +1,165 @@
+"""A simulated LoRaWAN AT modem on the master side of a real pseudo-terminal.
+
+It speaks the documented replies of the Seeed LoRa-E5 and the RAK3172 (RUI3), including their
+failures, from its own thread, a line at a time with small gaps (as a UART does). The code
+under test opens the slave side with pyserial, exactly as it would open /dev/ttyUSB0::
+
+    with FakeModem("lora-e5", joined=False) as modem:
+        SerialModem.open(modem.path, "lora-e5")...
+        modem.sent  # [(fport, bytes)] of the uplinks it "transmitted"
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+
+
+class FakeModem:
+    def __init__(
+        self,
+        kind: str,
+        joined: bool = True,
+        fail: str | None = None,
+        join_fails: bool = False,
+        mute: bool = False,
+    ) -> None:
+        self.kind, self.joined, self.fail = kind, joined, fail
+        self.join_fails, self.mute = join_fails, mute
+        self.sent: list[tuple[int, bytes]] = []
+        self.commands: list[str] = []
+        self.joins = 0
+        self._port = 8
+        self._confirmed = False
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FakeModem:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        os.close(self.master)
+        os.close(self.slave)
+
+    # ------------------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        buf = b""
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                buf += os.read(self.master, 1024)
+            except OSError:
+                return
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                text = line.strip().decode()
+                if text:
+                    self.commands.append(text)
+                    if not self.mute:
+                        self._answer(text)
+
+    def _say(self, *lines: str) -> None:
+        for line in lines:
+            time.sleep(0.003)
+            os.write(self.master, line.encode() + b"\r\n")
+
+    def _answer(self, cmd: str) -> None:
+        if self.kind == "lora-e5":
+            self._answer_e5(cmd)
+        else:
+            self._answer_rak(cmd)
+
+    # -- Seeed LoRa-E5 --------------------------------------------------------------------
+
+    def _answer_e5(self, cmd: str) -> None:
+        if cmd == "AT":
+            self._say("+AT: OK")
+        elif cmd.startswith("AT+PORT="):
+            self._port = int(cmd.split("=", 1)[1])
+            self._say(f"+PORT: {self._port}")
+        elif cmd.startswith(("AT+MSGHEX=", "AT+CMSGHEX=")):
+            self._msg_e5(cmd)
+        elif cmd == "AT+JOIN":
+            self._join_e5()
+        else:
+            self._say("+AT: ERROR(-10)")
+
+    def _msg_e5(self, cmd: str) -> None:
+        name = cmd[3:].split("=", 1)[0]
+        data = bytes.fromhex(cmd.split("=", 1)[1].strip('"'))
+        if self.fail:
+            self._say(f"+{name}: {self.fail}")
+        elif not self.joined:
+            self._say(f"+{name}: Please join network first")
+        elif len(data) > 51:
+            self._say(f"+{name}: Length error {len(data)}")
+        else:
+            self.sent.append((self._port, data))
+            self._say(f"+{name}: Start", f"+{name}: Done")
+
+    def _join_e5(self) -> None:
+        self.joins += 1
+        if self.joined:
+            self._say("+JOIN: Joined already")
+        elif self.join_fails:
+            self._say("+JOIN: Start", "+JOIN: NORMAL", "+JOIN: Join failed", "+JOIN: Done")
+        else:
+            self.joined = True
+            self._say(
+                "+JOIN: Start",
+                "+JOIN: NORMAL",
+                "+JOIN: Network joined",
+                "+JOIN: NetID 000013 DevAddr 26:01:5F:66",
+                "+JOIN: Done",
+            )
+
+    # -- RAK3172 (RUI3) -------------------------------------------------------------------
+
+    def _answer_rak(self, cmd: str) -> None:
+        if cmd == "AT":
+            self._say("OK")
+        elif cmd.startswith("AT+CFM="):
+            self._confirmed = cmd.endswith("1")
+            self._say("OK")
+        elif cmd == "AT+NJS=?":
+            self._say(f"AT+NJS={int(self.joined)}", "OK")
+        elif cmd.startswith("AT+SEND="):
+            self._send_rak(cmd)
+        elif cmd.startswith("AT+JOIN="):
+            self._join_rak()
+        else:
+            self._say("AT_COMMAND_NOT_FOUND")
+
+    def _send_rak(self, cmd: str) -> None:
+        port, hexdata = cmd.split("=", 1)[1].split(":")
+        if self.fail:
+            self._say(self.fail)
+        elif not self.joined:
+            self._say("AT_NO_NETWORK_JOINED")
+        else:
+            self.sent.append((int(port), bytes.fromhex(hexdata)))
+            self._say("OK")
+            time.sleep(0.02)  # the radio transmits, then the event arrives
+            self._say("+EVT:SEND_CONFIRMED_OK" if self._confirmed else "+EVT:TX_DONE")
+
+    def _join_rak(self) -> None:
+        self.joins += 1
+        self._say("OK")
+        time.sleep(0.02)
+        if self.join_fails:
+            self._say("+EVT:JOIN_FAILED_RX_TIMEOUT")
+        else:
+            self.joined = True
+            self._say("+EVT:JOINED")
