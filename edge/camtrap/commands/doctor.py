@@ -1,0 +1,447 @@
+"""`camtrap doctor`: check a trap end to end, one line per check, and say what to do.
+
+    sudo -u camtrap /opt/camtrap/venv/bin/camtrap doctor --config /etc/camtrap/config.toml
+    camtrap doctor --sim --config examples/demo.toml        # on a desktop: everything simulated
+
+Checks, in order: config, clock, free disk, model load, a self-test that replays golden bursts
+through the real pipeline (a leopard must be a hit, an empty scene a miss), camera, PIR pin,
+MQTT broker (only when ``[mqtt] enabled``), MCU link (only when the config uses one). Each line
+is ``ok``, ``FAIL`` (with what to do) or ``skip`` (with why). Exit status 1 if any check fails.
+
+``--sim`` swaps the hardware for its simulation, explicitly: the replay camera serving the
+golden bursts and the gpiozero PIR code on a MockFactory pin; the broker check stays real.
+Golden bursts: ``--golden DIR`` (repeatable), else ``<data_dir>/golden`` (deploy puts them
+there), else ``demo/bursts`` in a source checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["ok", "FAIL", "skip"]
+CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)  # no trap runs before this was written
+MIN_FREE_MB = 200.0
+NO_GPIO = "no Pi GPIO here: run doctor on the Pi, or add --sim on a desktop"
+REPO = Path(__file__).resolve().parents[3]
+DEMO_GOLDEN = ("demo/bursts/leopard/leopard-s7-000", "demo/bursts/empty/empty-s7-000")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.status:<4}  {self.name:<10} {self.detail}"
+        return text + (f"; do: {self.fix}" if self.fix and self.status == "FAIL" else "")
+
+
+@dataclass
+class Deps:
+    """What the checks talk to; tests inject fakes, the CLI uses the real things."""
+
+    pin_factory: Any = None
+    picamera2_factory: Any = None
+    now: Callable[[], float] = time.time
+    disk_usage: Callable[[str], Any] = shutil.disk_usage
+    mqtt_timeout_s: float = 5.0
+
+
+@dataclass
+class Context:
+    cfg: Any
+    source: str
+    sim: bool
+    golden: list[Path]
+    deps: Deps
+    detector: Any = None
+    results: list[Check] = field(default_factory=list)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check camera, PIR, model, broker, MCU link, disk, clock")
+    p.add_argument("--config", metavar="C", help="TOML config (defaults otherwise)")
+    p.add_argument("--sim", action="store_true", help="desktop: simulated camera and PIR")
+    p.add_argument("--golden", action="append", metavar="DIR", help="golden burst(s) to replay")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = run_checks(args.config, args.sim, args.golden or [], Deps())
+    return 1 if any(c.status == "FAIL" for c in checks) else 0
+
+
+def run_checks(
+    config: str | None, sim: bool, golden: Sequence[str], deps: Deps, out: Any = None
+) -> list[Check]:
+    """Run every check, printing each line as it completes; returns them all."""
+    import sys
+
+    out = out or sys.stdout
+    first = _check_config(config)
+    print(first.line(), file=out, flush=True)
+    if first.status == "FAIL":
+        return [first]
+    from camtrap.config import load_config
+
+    cfg = load_config(config)
+    ctx = Context(cfg, config or "<defaults>", sim, _golden_dirs(golden, cfg), deps)
+    ctx.results.append(first)
+    for check in CHECKS:
+        result = _guarded(check, ctx)
+        ctx.results.append(result)
+        print(result.line(), file=out, flush=True)
+    return ctx.results
+
+
+def _guarded(check: Callable[[Context], Check], ctx: Context) -> Check:
+    """A check that raises becomes a FAIL line naming the error, never a traceback."""
+    name = check.__name__.removeprefix("_check_").replace("_", "-")
+    try:
+        return check(ctx)
+    except Exception as e:
+        return Check(name, "FAIL", f"{type(e).__name__}: {e}", "see the message; run with -v")
+
+
+# -- the checks -------------------------------------------------------------------------------
+
+
+def _check_config(config: str | None) -> Check:
+    from camtrap.config import load_config
+    from camtrap.errors import UsageError
+
+    try:
+        cfg = load_config(config)
+    except UsageError as e:
+        return Check("config", "FAIL", str(e), "fix that key (camtrap validate-config FILE)")
+    where = config or "built-in defaults"
+    return Check("config", "ok", f"{where}: device {cfg.device.id}, {cfg.device.mode}")
+
+
+def _check_clock(ctx: Context) -> Check:
+    now = datetime.fromtimestamp(ctx.deps.now(), tz=UTC)
+    shown = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if now < CLOCK_FLOOR:
+        return Check(
+            "clock",
+            "FAIL",
+            f"system time {shown} is before {CLOCK_FLOOR:%Y-%m-%d}: event times would be wrong",
+            "connect to a network for NTP, fit an RTC module, or let the MCU set the time",
+        )
+    return Check("clock", "ok", f"{shown} UTC{_ntp_note()}")
+
+
+def _ntp_note() -> str:
+    exe = shutil.which("timedatectl")
+    if exe is None:
+        return ""
+    import subprocess
+
+    try:
+        res = subprocess.run(
+            [exe, "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    value = res.stdout.strip()
+    return f", NTP synchronized: {value}" if value in ("yes", "no") else ""
+
+
+def _check_disk(ctx: Context) -> Check:
+    data = Path(ctx.cfg.device.data_dir)
+    probe = data
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    usage = ctx.deps.disk_usage(str(probe))
+    free_mb = usage.free / 1e6
+    quota = ctx.cfg.storage.quota_mb
+    detail = f"{free_mb:,.0f} MB free at {probe} (burst quota {quota:g} MB)"
+    if free_mb < MIN_FREE_MB:
+        return Check(
+            "disk",
+            "FAIL",
+            detail + f", under {MIN_FREE_MB:g} MB",
+            f"free space under {probe} or use a larger SD card; old non-hit bursts go first",
+        )
+    return Check("disk", "ok", detail)
+
+
+def _check_model(ctx: Context) -> Check:
+    from camtrap.app import build_detector
+    from camtrap.errors import UsageError
+
+    try:
+        ctx.detector = build_detector(ctx.cfg.model, ctx.cfg.verdict)
+    except UsageError as e:
+        return Check("model", "FAIL", str(e), "check model.path, or re-run tools.deploy --model")
+    d = ctx.detector
+    w, h = d.classifier.input_size
+    targets = ", ".join(d.targets.names)
+    return Check("model", "ok", f"{d.model}, input {w}x{h}, targets {targets}, {d.rule.describe()}")
+
+
+def _check_self_test(ctx: Context) -> Check:
+    if ctx.detector is None:
+        return Check("self-test", "skip", "no model loaded (see the model check)")
+    if not ctx.golden:
+        return Check(
+            "self-test",
+            "FAIL",
+            "no golden burst found",
+            f"pass --golden DIR, or copy a burst directory to {ctx.cfg.device.data_dir}/golden",
+        )
+    from camtrap.core.pipeline import classify_burst
+    from camtrap.sim.bursts import discover
+    from camtrap.sim.replay_camera import ReplayCamera
+
+    bursts = discover([str(p) for p in ctx.golden])
+    camera = ReplayCamera(bursts, tuple(ctx.detector.classifier.input_size))
+    wrong = []
+    for b in bursts:
+        result = classify_burst(camera.burst(b.n, 0.0), b.n, ctx.detector)
+        want = _expected(b.meta.label, ctx.detector)
+        got = result.verdict.decision
+        if want is not None and got != want:
+            wrong.append(f"{Path(b.meta.source).name}: {got}, want {want}")
+    if wrong:
+        return Check(
+            "self-test",
+            "FAIL",
+            "; ".join(wrong),
+            "the model or runtime misbehaves: redeploy the model; with your own model, "
+            "use golden bursts it must get right",
+        )
+    return Check("self-test", "ok", f"{len(bursts)} golden burst(s) decided as labelled")
+
+
+def _expected(label: str | None, detector: Any) -> str | None:
+    if label is None:
+        return None
+    from camtrap.core.targets import first_name
+
+    names = {first_name(n).lower() for n in detector.targets.names}
+    return "hit" if label.lower() in names else "miss"
+
+
+def _check_camera(ctx: Context) -> Check:
+    size = tuple(ctx.detector.classifier.input_size) if ctx.detector else (96, 96)
+    if ctx.sim:
+        from camtrap.sim.bursts import discover
+        from camtrap.sim.replay_camera import ReplayCamera
+
+        bursts = discover([str(p) for p in ctx.golden])
+        if not bursts:
+            return Check("camera", "skip", "--sim: no golden burst to replay")
+        frame = next(iter(ReplayCamera(bursts, size).burst(1, 0.0)))
+        h, w = frame.pixels.shape[:2]
+        return Check("camera", "ok", f"simulated: replay camera, {w}x{h} frames")
+    return _field_camera(ctx, size)
+
+
+def _field_camera(ctx: Context, size: tuple[int, ...]) -> Check:
+    from camtrap.adapters.picamera2_camera import Picamera2Camera
+    from camtrap.errors import CameraError
+
+    camera = Picamera2Camera(
+        ctx.cfg.camera,
+        (int(size[0]), int(size[1])),
+        pin_factory=ctx.deps.pin_factory,
+        picamera2_factory=ctx.deps.picamera2_factory,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            camera.start()
+            frame = next(iter(camera.burst(1, 0.0)))
+    except CameraError as e:
+        return Check("camera", "FAIL", str(e), _camera_fix(str(e)))
+    finally:
+        camera.stop()
+    h, w = frame.pixels.shape[:2]
+    mw, mh = ctx.cfg.camera.main_size
+    return Check("camera", "ok", f"lores {w}x{h}, main {mw}x{mh} JPEG {len(frame.image):,} B")
+
+
+def _camera_fix(message: str) -> str:
+    if "not importable" in message:
+        return "on the Pi: sudo apt install python3-picamera2; on a desktop: add --sim"
+    if "busy" in message.lower():
+        return "the service holds the camera: sudo systemctl stop camtrap, then run doctor again"
+    if "IR lamp" in message:
+        return "check camera.ir_pin against hardware/pinmap.toml pi.ir_lamp"
+    return "check the ribbon cable (contacts, orientation) and `rpicam-hello --list-cameras`"
+
+
+def _check_pir(ctx: Context) -> Check:
+    trig = ctx.cfg.trigger
+    if trig.source == "mcu":
+        return Check("pir", "skip", "the MCU watches the PIR (trigger.source = mcu)")
+    if ctx.sim:
+        return _sim_pir(ctx)
+    from gpiozero import DigitalInputDevice
+    from gpiozero.exc import BadPinFactory, GPIOZeroError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one line per pin factory gpiozero falls back from
+            pin = DigitalInputDevice(trig.pir_pin, pin_factory=ctx.deps.pin_factory)
+    except BadPinFactory as e:
+        return Check("pir", "FAIL", f"GPIO{trig.pir_pin}: {e}", NO_GPIO)
+    except GPIOZeroError as e:
+        fix = "is the service running (it holds the pin)? sudo systemctl stop camtrap"
+        return Check("pir", "FAIL", f"GPIO{trig.pir_pin}: {e}", fix)
+    try:
+        level = "high (motion now)" if pin.value else "low (no motion now)"
+    finally:
+        pin.close()
+    return Check("pir", "ok", f"GPIO{trig.pir_pin} reads {level}; wave a hand and run again")
+
+
+def _sim_pir(ctx: Context) -> Check:
+    """The service's own PIR code on a MockFactory pin: a pulse must become a trigger."""
+    from gpiozero.pins.mock import MockFactory
+
+    from camtrap.adapters.clock import SystemClock
+    from camtrap.adapters.gpio_pir import PirTrigger
+
+    trig, factory = ctx.cfg.trigger, MockFactory()
+    pir = PirTrigger(
+        trig.pir_pin, ctx.cfg.device.id, SystemClock(), frame_interval_s=0.5,
+        pin_factory=factory, queue_len=trig.queue_len, sample_rate=trig.sample_rate,
+        threshold=trig.threshold, allow_mock=True,
+    )  # fmt: skip
+    sample_s = trig.queue_len / trig.sample_rate
+    try:
+        time.sleep(3 * sample_s + 0.05)  # gpiozero fires on a change it has seen: low first
+        factory.pin(trig.pir_pin).drive_high()
+        meta = pir.wait(max(2.0, 5 * sample_s))
+    finally:
+        pir.close()
+    if meta is None:
+        return Check("pir", "FAIL", f"simulated GPIO{trig.pir_pin}: a pulse gave no trigger",
+                     "check trigger.sample_rate, queue_len and threshold")  # fmt: skip
+    return Check("pir", "ok", f"simulated: a pulse on GPIO{trig.pir_pin} (MockFactory) triggers")
+
+
+def _check_broker(ctx: Context) -> Check:
+    m = ctx.cfg.mqtt
+    if not m.enabled:
+        return Check("broker", "skip", "MQTT disabled ([mqtt] enabled = false)")
+    rc = _mqtt_connect(m, ctx.cfg.device.id, ctx.deps.mqtt_timeout_s)
+    where = f"{m.host}:{m.port}" + (" (TLS)" if m.tls else "")
+    if rc is None:
+        fix = "check mqtt.host/port, the network and the broker; hits wait in the outbox"
+        return Check("broker", "FAIL", f"{where}: no answer in {ctx.deps.mqtt_timeout_s:g} s", fix)
+    if rc != "Success":
+        fix = "check mqtt.username and password_file, and the broker's ACL"
+        return Check("broker", "FAIL", f"{where}: refused: {rc}", fix)
+    return Check("broker", "ok", f"{where}: connected")
+
+
+def _mqtt_connect(m: Any, device_id: str, timeout_s: float) -> str | None:
+    """Connect once; the CONNACK reason, or None when nothing answered in time."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"camtrap-doctor-{device_id}")
+    if m.username:
+        client.username_pw_set(m.username, _password(m))
+    if m.tls:
+        client.tls_set(ca_certs=m.ca_file or None)
+    answered = threading.Event()
+    reason: list[str] = []
+
+    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
+        reason.append(str(rc))
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(m.host, m.port, keepalive=10)
+    except OSError:
+        return None
+    client.loop_start()
+    try:
+        answered.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return reason[0] if reason else None
+
+
+def _password(m: Any) -> str:
+    if m.password_file:
+        return Path(m.password_file).read_text(encoding="utf-8").strip()
+    return m.password
+
+
+def _check_mcu_link(ctx: Context) -> Check:
+    cfg = ctx.cfg
+    uses_link = cfg.trigger.source == "mcu" or (cfg.lora.enabled and cfg.lora.via == "mcu")
+    if not uses_link:
+        return Check("mcu-link", "skip", "not configured (trigger.source = gpio, no LoRa via MCU)")
+    if ctx.sim:
+        return Check("mcu-link", "skip", "--sim: no MCU on a desktop (tests run the firmware VM)")
+    import importlib
+
+    try:
+        mcu_link = importlib.import_module("camtrap.adapters.mcu_link")
+    except ImportError as e:
+        return Check("mcu-link", "FAIL", f"camtrap.adapters.mcu_link: {e}", "reinstall camtrap")
+    probe = getattr(mcu_link, "probe", None)
+    if callable(probe):
+        detail = probe(cfg.link)
+        return Check("mcu-link", "ok", f"{cfg.link.port}: {detail}")
+    return _serial_opens(cfg.link)
+
+
+def _serial_opens(link: Any) -> Check:
+    import serial
+
+    try:
+        with serial.Serial(link.port, link.baud, timeout=link.ack_timeout_s):
+            pass
+    except (serial.SerialException, OSError) as e:
+        fix = "enable the UART (tools.deploy does) and check the wiring to the MCU"
+        return Check("mcu-link", "FAIL", f"{link.port}: {e}", fix)
+    return Check("mcu-link", "ok", f"{link.port} opens at {link.baud} baud")
+
+
+CHECKS: tuple[Callable[[Context], Check], ...] = (
+    _check_clock,
+    _check_disk,
+    _check_model,
+    _check_self_test,
+    _check_camera,
+    _check_pir,
+    _check_broker,
+    _check_mcu_link,
+)
+
+
+# -- golden bursts ------------------------------------------------------------------------------
+
+
+def _golden_dirs(given: Sequence[str], cfg: Any) -> list[Path]:
+    if given:
+        return [Path(g) for g in given]
+    installed = Path(cfg.device.data_dir) / "golden"
+    if installed.is_dir():
+        return [installed]
+    demo = [REPO / d for d in DEMO_GOLDEN]
+    return [d for d in demo if (d / "burst.json").is_file()]

@@ -1,0 +1,224 @@
+"""`camtrap doctor`: one line per check, the failing check named with what to do, exit status."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import shutil
+import socket
+import subprocess
+import time
+from collections import namedtuple
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from camtrap.cli import main
+from camtrap.commands.doctor import Deps, run_checks
+from tests.edge.fake_picamera2 import FakeCameraWorld
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "camtrap-demo" / "model.tflite"
+LEOPARD = ROOT / "demo" / "bursts" / "leopard" / "leopard-s7-000"
+EMPTY = ROOT / "demo" / "bursts" / "empty" / "empty-s7-000"
+NAMES = ["config", "clock", "disk", "model", "self-test", "camera", "pir", "broker", "mcu-link"]
+
+needs_demo = pytest.mark.skipif(
+    not (MODEL.is_file() and LEOPARD.is_dir() and EMPTY.is_dir()),
+    reason="needs models/camtrap-demo and demo/bursts",
+)
+Usage = namedtuple("Usage", "total used free")
+
+
+def write_config(tmp: Path, extra: str = "") -> Path:
+    cfg = tmp / "trap.toml"
+    cfg.write_text(
+        f'[device]\nid = "doc-01"\ndata_dir = "{tmp / "data"}"\n'
+        f'[model]\npath = "{MODEL}"\n'
+        "[trigger]\nsample_rate = 50\n"
+        '[camera]\nmain_size = [640, 480]\nsettle_frames = 1\nir_mode = "off"\n' + extra
+    )
+    return cfg
+
+
+def doctor(cfg: Path, sim: bool, deps: Deps | None = None, golden=None) -> tuple[list, str]:
+    out = io.StringIO()
+    golden = golden or [str(LEOPARD), str(EMPTY)]
+    checks = run_checks(str(cfg), sim, golden, deps or Deps(), out)
+    return checks, out.getvalue()
+
+
+def by_name(checks: list) -> dict:
+    return {c.name: c for c in checks}
+
+
+@needs_demo
+def test_sim_doctor_passes_with_one_line_per_check(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path)
+    rc = main(["doctor", "--sim", "--config", str(cfg)])
+    lines = [x for x in capsys.readouterr().out.splitlines() if x[:4] in ("ok  ", "FAIL", "skip")]
+    assert rc == 0
+    assert [line.split()[1] for line in lines] == NAMES
+    assert by_name(doctor(cfg, sim=True)[0])["self-test"].detail.startswith("2 golden burst")
+
+
+@needs_demo
+def test_field_doctor_on_the_fake_camera_and_mock_pins(tmp_path: Path) -> None:
+    world = FakeCameraWorld()
+    deps = Deps(pin_factory=MockFactory(), picamera2_factory=world.picamera2_class())
+    checks, out = doctor(write_config(tmp_path), sim=False, deps=deps)
+    got = by_name(checks)
+    size = got["model"].detail.split("input ")[1].split(",")[0]  # the model's, e.g. 96x96
+    assert got["camera"].status == "ok"
+    assert f"lores {size}, main 640x480 JPEG" in got["camera"].detail
+    assert got["pir"].status == "ok" and "GPIO17 reads low" in got["pir"].detail
+    assert world.open_instances == []  # the doctor closed the camera again
+    assert len(out.splitlines()) == len(NAMES)
+
+
+@needs_demo
+def test_busy_camera_fails_and_says_to_stop_the_service(tmp_path: Path) -> None:
+    world = FakeCameraWorld()
+    cls = world.picamera2_class()
+    held = cls()  # the service has the camera
+    deps = Deps(pin_factory=MockFactory(), picamera2_factory=cls)
+    checks, out = doctor(write_config(tmp_path), sim=False, deps=deps)
+    cam = by_name(checks)["camera"]
+    assert cam.status == "FAIL" and "busy" in cam.detail
+    assert "sudo systemctl stop camtrap" in cam.fix
+    assert "FAIL  camera" in out
+    held.close()
+
+
+@needs_demo
+def test_dead_camera_fails_with_cable_advice_and_exit_status_1(tmp_path: Path) -> None:
+    world = FakeCameraWorld(dead=True)
+    deps = Deps(pin_factory=MockFactory(), picamera2_factory=world.picamera2_class())
+    cam = by_name(doctor(write_config(tmp_path), sim=False, deps=deps)[0])["camera"]
+    assert cam.status == "FAIL" and "capture timed out" in cam.detail
+    assert "ribbon cable" in cam.fix
+
+
+def test_bad_config_is_named_and_exits_1(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[camera]\nframes = 0\n")
+    assert main(["doctor", "--sim", "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL  config")
+    assert "camera.frames: must be in 1..60, got 0" in out and "do: fix that key" in out
+
+
+@needs_demo
+def test_clock_before_the_project_existed_fails(tmp_path: Path) -> None:
+    checks, _ = doctor(write_config(tmp_path), sim=True, deps=Deps(now=lambda: 0.0))
+    clock = by_name(checks)["clock"]
+    assert clock.status == "FAIL" and "1970-01-01" in clock.detail
+    assert "NTP" in clock.fix
+
+
+@needs_demo
+def test_full_disk_fails(tmp_path: Path) -> None:
+    deps = Deps(disk_usage=lambda _p: Usage(32e9, 31.9e9, 50e6))
+    disk = by_name(doctor(write_config(tmp_path), sim=True, deps=deps)[0])["disk"]
+    assert disk.status == "FAIL" and "50 MB free" in disk.detail
+
+
+def test_missing_model_fails_and_self_test_is_skipped(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace(str(MODEL), str(tmp_path / "none.tflite")))
+    got = by_name(doctor(cfg, sim=True)[0])
+    assert got["model"].status == "FAIL" and "model file not found" in got["model"].detail
+    assert got["self-test"].status == "skip"
+
+
+@needs_demo
+def test_self_test_fails_when_a_golden_burst_is_decided_wrongly(tmp_path: Path) -> None:
+    fake = tmp_path / "golden" / "not-a-leopard"
+    shutil.copytree(EMPTY, fake)
+    meta = json.loads((fake / "burst.json").read_text())
+    (fake / "burst.json").write_text(json.dumps(meta | {"label": "leopard"}))
+    checks, _ = doctor(write_config(tmp_path), sim=True, golden=[str(fake)])
+    st = by_name(checks)["self-test"]
+    assert st.status == "FAIL" and "not-a-leopard: miss, want hit" in st.detail
+
+
+# -- broker and MCU link ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[int]:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(exe):
+        pytest.skip("mosquitto is not installed")
+    port = _free_port()
+    proc = subprocess.Popen([exe, "-p", str(port)], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.mark.broker
+@needs_demo
+def test_broker_check_connects_to_a_real_mosquitto(tmp_path: Path, mosquitto: int) -> None:
+    cfg = write_config(
+        tmp_path, f'[mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {mosquitto}\n'
+    )
+    broker = by_name(doctor(cfg, sim=True)[0])["broker"]
+    assert broker.status == "ok" and broker.detail == f"127.0.0.1:{mosquitto}: connected"
+
+
+@needs_demo
+def test_broker_that_is_down_fails_and_says_hits_wait(tmp_path: Path) -> None:
+    port = _free_port()
+    cfg = write_config(tmp_path, f'[mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n')
+    broker = by_name(doctor(cfg, sim=True, deps=Deps(mqtt_timeout_s=1.0))[0])["broker"]
+    assert broker.status == "FAIL" and "hits wait in the outbox" in broker.fix
+
+
+def test_mcu_link_is_skipped_when_not_configured(tmp_path: Path) -> None:
+    assert by_name(doctor(write_config(tmp_path), sim=True)[0])["mcu-link"].status == "skip"
+
+
+@needs_demo
+def test_mcu_link_on_a_missing_port_fails(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, f'[link]\nport = "{tmp_path / "ttyNONE"}"\n')
+    cfg.write_text(cfg.read_text().replace("[trigger]\n", '[trigger]\nsource = "mcu"\n'))
+    world = FakeCameraWorld()
+    deps = Deps(pin_factory=MockFactory(), picamera2_factory=world.picamera2_class())
+    got = by_name(doctor(cfg, sim=False, deps=deps)[0])
+    assert got["pir"].status == "skip"  # the MCU watches the PIR
+    assert got["mcu-link"].status == "FAIL" and "ttyNONE" in got["mcu-link"].detail
+
+
+@needs_demo
+def test_mcu_link_on_a_real_pty_opens(tmp_path: Path) -> None:
+    controller, device = pty.openpty()
+    try:
+        cfg = write_config(tmp_path, f'[link]\nport = "{os.ttyname(device)}"\n')
+        cfg.write_text(cfg.read_text().replace("[trigger]\n", '[trigger]\nsource = "mcu"\n'))
+        world = FakeCameraWorld()
+        deps = Deps(pin_factory=MockFactory(), picamera2_factory=world.picamera2_class())
+        link = by_name(doctor(cfg, sim=False, deps=deps)[0])["mcu-link"]
+        assert link.status in ("ok", "FAIL")  # a pty opens; a link probe (if any) gets no answer
+        assert os.ttyname(device) in link.detail
+    finally:
+        os.close(controller)
+        os.close(device)

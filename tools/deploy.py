@@ -1,0 +1,614 @@
+"""Deploy camtrap to a Raspberry Pi over SSH, idempotently; or write an offline first-boot bundle.
+
+    python -m tools.deploy pi@trap-07.local --config t7.toml --model models/camtrap-demo --dry-run
+    python -m tools.deploy pi@trap-07.local --config t7.toml --model models/camtrap-demo
+    python -m tools.deploy --sd-card /media/me/bootfs --config t7.toml --model models/camtrap-demo
+
+The config is validated (strictly, as the service will) before anything touches the Pi; a bad
+config or model exits with status 2. Then, over SSH (passwordless sudo, as on Raspberry Pi OS):
+apt packages (picamera2 and friends), a ``camtrap`` system user, a venv with
+``--system-site-packages`` (picamera2 only comes from apt), the TFLite runtime that fits the Pi's
+Python and numpy (numpy pinned to the system's), the camtrap wheel, the config at
+``/etc/camtrap/config.toml`` (0600), the model under ``/var/lib/camtrap/models/``, the UART for
+the MCU link (and the gpio-poweroff halt signal in power-gated mode), the systemd unit; then
+it restarts the service and checks that it is active. Every remote step is safe to run again.
+``--dry-run`` prints every step and runs none.
+
+``--sd-card BOOT`` writes the same steps as ``camtrap/install.sh`` onto a freshly flashed SD
+card's boot partition, with wheels for the Pi, and hooks a first-boot script into
+``cmdline.txt`` (chaining Raspberry Pi Imager's own ``firstrun.sh`` if there is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from camtrap.config import Config, load_config
+from camtrap.errors import CamtrapError, PeerError, UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT_FILE = ROOT / "tools" / "systemd" / "camtrap.service"
+FIRSTBOOT_FILE = ROOT / "tools" / "firstboot.sh"
+PINMAP = ROOT / "hardware" / "pinmap.toml"
+WHEEL_DIR = ROOT / "build" / "deploy"
+
+VENV = "/opt/camtrap/venv"
+ETC = "/etc/camtrap"
+DATA = "/var/lib/camtrap"
+MODELS = f"{DATA}/models"
+UNIT = "/etc/systemd/system/camtrap.service"
+STAGE = "/tmp/camtrap-deploy"
+APT_PACKAGES = (
+    "python3-picamera2",
+    "python3-venv",
+    "python3-pip",
+    "python3-numpy",
+    "python3-pil",
+    "python3-gpiozero",
+    "python3-lgpio",
+)
+APT_PROVIDED = {"numpy", "pillow", "gpiozero", "lgpio"}  # from apt, never from pip on the Pi
+RUNTIMES = {"ai-edge-litert", "tflite-runtime"}  # chosen on the Pi, see runtime_candidates
+DEMO_GOLDEN = ("demo/bursts/leopard/leopard-s7-000", "demo/bursts/empty/empty-s7-000")
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=15")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One deploy step: ``local`` (argv here), ``copy`` (argv here) or ``remote`` (a script)."""
+
+    kind: str
+    title: str
+    argv: tuple[str, ...] = ()
+    script: str = ""
+    root: bool = True  # remote scripts run under sudo
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: Config
+    config_path: Path
+    model_dir: Path
+    model_name: str
+    model_sha256: str
+    wheel: Path
+    requirements: tuple[str, ...]
+    halt_pin: int | None  # gpio-poweroff pin in power-gated mode
+    golden: tuple[Path, ...] = ()  # bursts `camtrap doctor` replays as its self-test
+
+
+Runner = Callable[[Sequence[str]], int]
+
+
+class DeployError(PeerError):
+    """A deploy step failed on this machine or on the Pi."""
+
+
+# -- validation: everything that can be checked before touching the Pi -------------------------
+
+
+def validate(
+    config_path: Path,
+    model_dir: Path,
+    wheel_dir: Path = WHEEL_DIR,
+    golden: Sequence[Path] | None = None,
+) -> Plan:
+    cfg = load_config(config_path)  # ConfigError (a UsageError) names the file and key
+    model_name, sha = _check_model(model_dir)
+    expected_model = f"{MODELS}/{model_name}/model.tflite"
+    if cfg.model.path != expected_model:
+        raise UsageError(
+            f"{config_path}: model.path: the model is deployed to {expected_model}, "
+            f"but the config says {cfg.model.path!r}; set model.path = {expected_model!r}"
+        )
+    if not (cfg.device.data_dir == DATA or cfg.device.data_dir.startswith(DATA + "/")):
+        raise UsageError(
+            f"{config_path}: device.data_dir: must be {DATA} or below it (the only path the "
+            f"sandboxed service may write), got {cfg.device.data_dir!r}"
+        )
+    if cfg.mqtt.password_file and not cfg.mqtt.password_file.startswith(ETC + "/"):
+        raise UsageError(
+            f"{config_path}: mqtt.password_file: keep it under {ETC}/ (copy it there yourself, "
+            "mode 0600, owner camtrap); deploy never copies secrets other than the config"
+        )
+    halt = _pi_pin("halt") if cfg.device.mode == "power-gated" else None
+    return Plan(
+        config=cfg,
+        config_path=config_path,
+        model_dir=model_dir,
+        model_name=model_name,
+        model_sha256=sha,
+        wheel=wheel_dir / f"camtrap-{_version()}-py3-none-any.whl",
+        requirements=pip_requirements(),
+        halt_pin=halt,
+        golden=_check_golden(golden),
+    )
+
+
+def _check_golden(given: Sequence[Path] | None) -> tuple[Path, ...]:
+    """Golden bursts for the doctor's self-test: given, else the demo's leopard and empty."""
+    dirs = list(given) if given is not None else [ROOT / d for d in DEMO_GOLDEN]
+    for d in dirs:
+        if not (d / "burst.json").is_file():
+            if given is None:
+                return ()  # no demo bursts in this checkout: the doctor will say so
+            raise UsageError(f"{d}: --golden: not a burst directory (no burst.json)")
+    names = [d.resolve().name for d in dirs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--golden: two bursts share a directory name: {sorted(names)}")
+    return tuple(dirs)
+
+
+def _check_model(model_dir: Path) -> tuple[str, str]:
+    tflite = model_dir / "model.tflite"
+    if not tflite.is_file():
+        raise UsageError(f"{model_dir}: no model.tflite in the model directory")
+    if not (model_dir / "labels.txt").is_file():
+        raise UsageError(f"{model_dir}: no labels.txt beside model.tflite")
+    sha = hashlib.sha256(tflite.read_bytes()).hexdigest()
+    card = model_dir / "model.json"
+    if card.is_file():
+        try:
+            want = json.loads(card.read_text(encoding="utf-8")).get("sha256", "")
+        except (json.JSONDecodeError, AttributeError) as e:
+            raise UsageError(f"{card}: not a valid model card: {e}") from None
+        if want and want != sha:
+            raise UsageError(f"{card}: sha256: card says {want[:12]}..., file is {sha[:12]}...")
+    name = model_dir.resolve().name
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise UsageError(f"{model_dir}: model directory name must be [A-Za-z0-9._-]+")
+    return name, sha
+
+
+def _pi_pin(name: str) -> int:
+    from camtrap.pinmap import load_pinmap  # validated: a pin used twice is refused here
+
+    pins = load_pinmap(PINMAP).pi
+    if name not in pins:
+        raise UsageError(f"{PINMAP}: pi.{name}: missing")
+    return pins[name]
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _version() -> str:
+    return str(_pyproject()["project"]["version"])
+
+
+def pip_requirements() -> tuple[str, ...]:
+    """camtrap's dependencies that pip installs on the Pi: not apt's, not the runtime."""
+    keep = []
+    for req in _pyproject()["project"]["dependencies"]:
+        name = re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].strip().lower()
+        if name not in APT_PROVIDED and name not in RUNTIMES:
+            keep.append(req.split(";")[0].strip())
+    return tuple(keep)
+
+
+# -- the TFLite runtime that fits the Pi ----------------------------------------------------------
+
+
+def runtime_candidates(py: tuple[int, int], numpy_version: str) -> list[str]:
+    """pip requirements to try, best first, for this Python and the system numpy.
+
+    LiteRT (ai-edge-litert) supports Python 3.10-3.14 and numpy 1.23+ and 2.x. tflite-runtime
+    2.14 is the fallback for Python <= 3.11 with numpy < 2 (with numpy 2 it imports but
+    Interpreter() fails).
+    """
+    numpy_major = int(numpy_version.split(".")[0]) if numpy_version else 0
+    out = []
+    if (3, 10) <= py <= (3, 14):
+        out.append("ai-edge-litert")
+    if py <= (3, 11) and numpy_major < 2:
+        out.append("tflite-runtime==2.14.0")
+    return out
+
+
+def _runtime_chooser_py() -> str:
+    """Python run by the Pi's venv: prints the candidates for its own Python and numpy."""
+    src = inspect.getsource(runtime_candidates)
+    return (
+        src + "import sys, numpy\n"
+        "print(' '.join(runtime_candidates(sys.version_info[:2], numpy.__version__)))\n"
+    )
+
+
+RUNTIME_IMPORT = {
+    "ai-edge-litert": "from ai_edge_litert.interpreter import Interpreter",
+    "tflite-runtime": "from tflite_runtime.interpreter import Interpreter",
+}
+
+
+# -- the steps ----------------------------------------------------------------------------------
+
+
+def boot_config_script(halt_pin: int | None) -> str:
+    """UART on, serial console off (and gpio-poweroff); prints when a reboot is needed."""
+    lines = [
+        'BOOT="${CAMTRAP_BOOT:-}"',
+        'if [ -z "$BOOT" ]; then BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot; fi',
+        'ensure_line() { grep -qxF "$1" "$2" || { printf "%s\\n" "$1" >> "$2"; '
+        'echo "camtrap: added $1 to $2: reboot needed"; }; }',
+        'ensure_line "enable_uart=1" "$BOOT/config.txt"',
+    ]
+    if halt_pin is not None:
+        lines.append(f'ensure_line "dtoverlay=gpio-poweroff,gpiopin={halt_pin}" "$BOOT/config.txt"')
+    lines += [
+        'if grep -qE "console=(serial0|ttyAMA0|ttyS0),[0-9]+" "$BOOT/cmdline.txt"; then',
+        '  sed -i -E "s/ ?console=(serial0|ttyAMA0|ttyS0),[0-9]+//g; s/^ +//" "$BOOT/cmdline.txt"',
+        '  echo "camtrap: serial console removed from $BOOT/cmdline.txt: reboot needed"',
+        "fi",
+    ]
+    return "\n".join(lines)
+
+
+def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
+    """The steps run as root on the Pi, in order; each one is idempotent."""
+    pip = f"{VENV}/bin/python -m pip"
+    index = '--no-index --find-links "$SRC/wheels"' if offline else ""
+    model_dst = f"{MODELS}/{plan.model_name}"
+    reqs = " ".join(shlex.quote(r) for r in plan.requirements)
+    apt = " ".join(APT_PACKAGES)
+    steps = [
+        Step(
+            "remote",
+            "apt packages (picamera2 comes only from apt)",
+            script=f"dpkg -s {apt} >/dev/null 2>&1 || "
+            "{ apt-get update -q && DEBIAN_FRONTEND=noninteractive "
+            f"apt-get install -y -q --no-install-recommends {apt}; }}",
+        ),
+        Step(
+            "remote",
+            "camtrap system user (groups video, gpio, dialout)",
+            script="id -u camtrap >/dev/null 2>&1 || useradd --system --home-dir "
+            f"{DATA} --shell /usr/sbin/nologin camtrap\n"
+            "usermod -a -G video,gpio,dialout camtrap",
+        ),
+        Step(
+            "remote",
+            "directories",
+            script="install -d -m 0755 /opt/camtrap\n"
+            f"install -d -o camtrap -g camtrap -m 0750 {DATA} {MODELS}\n"
+            f"install -d -o root -g camtrap -m 0750 {ETC}",
+        ),
+        Step(
+            "remote",
+            "venv with --system-site-packages",
+            script=f"test -x {VENV}/bin/python || "
+            f"python3 -m venv --system-site-packages {VENV}\n"
+            f'{VENV}/bin/python -c "import numpy, picamera2" '
+            '|| { echo "camtrap: the venv cannot import numpy and picamera2 from apt"; exit 1; }',
+        ),
+        Step(
+            "remote",
+            "pin numpy to the system's (picamera2 is built against it)",
+            script=f"{VENV}/bin/python -c "
+            "\"import numpy; print('numpy==' + numpy.__version__)\" "
+            "> /opt/camtrap/constraints.txt\n"
+            "cat /opt/camtrap/constraints.txt",
+        ),
+        Step(
+            "remote",
+            "TFLite runtime that fits this Python and numpy",
+            script=_runtime_script(index),
+        ),
+        Step(
+            "remote",
+            "camtrap wheel and its pip dependencies",
+            script=f"{pip} install -q {index} -c /opt/camtrap/constraints.txt {reqs}\n"
+            f'{pip} install -q --no-deps --force-reinstall "$SRC/{plan.wheel.name}"\n'
+            f"{VENV}/bin/camtrap --version",
+        ),
+        Step(
+            "remote",
+            f"config to {ETC}/config.toml (mode 0600)",
+            script=f'install -o camtrap -g camtrap -m 0600 "$SRC/config.toml" {ETC}/config.toml\n'
+            f"{VENV}/bin/camtrap validate-config {ETC}/config.toml",
+        ),
+        Step(
+            "remote",
+            f"model to {model_dst}",
+            script=f'rm -rf "{model_dst}.new"\n'
+            f'cp -r "$SRC/models/{plan.model_name}" "{model_dst}.new"\n'
+            f'echo "{plan.model_sha256}  {model_dst}.new/model.tflite" | sha256sum -c --quiet -\n'
+            f'chown -R camtrap:camtrap "{model_dst}.new"\n'
+            f'rm -rf "{model_dst}" && mv "{model_dst}.new" "{model_dst}"',
+        ),
+        Step(
+            "remote",
+            f"golden bursts to {plan.config.device.data_dir}/golden (doctor's self-test)",
+            script=_golden_script(plan),
+        ),
+        Step(
+            "remote",
+            "UART for the MCU link"
+            + (" and the halt signal (gpio-poweroff)" if plan.halt_pin is not None else ""),
+            script=boot_config_script(plan.halt_pin),
+        ),
+        Step(
+            "remote",
+            "systemd unit",
+            script=f'install -m 0644 "$SRC/camtrap.service" {UNIT}\n'
+            "systemctl daemon-reload\nsystemctl enable camtrap.service",
+        ),
+        Step(
+            "remote",
+            "start the service and check that it is up",
+            script="systemctl restart camtrap.service || true\n"
+            "if systemctl is-active --quiet camtrap.service; then\n"
+            "  systemctl --no-pager status camtrap.service | head -n 5\n"
+            "else\n"
+            "  journalctl -u camtrap.service -n 30 --no-pager\n"
+            '  echo "camtrap: the service did not start; run: sudo -u camtrap '
+            f'{VENV}/bin/camtrap doctor --config {ETC}/config.toml"; exit 1\n'
+            "fi",
+        ),
+    ]
+    return steps
+
+
+def _golden_script(plan: Plan) -> str:
+    dst = f"{plan.config.device.data_dir}/golden"
+    return (
+        f'rm -rf "{dst}.new" && mkdir -p "{dst}.new"\n'
+        f'if [ -d "$SRC/golden" ]; then cp -r "$SRC/golden/." "{dst}.new/"; fi\n'
+        f'chown -R camtrap:camtrap "{dst}.new"\n'
+        f'rm -rf "{dst}" && mv "{dst}.new" "{dst}"'
+    )
+
+
+def _runtime_script(index: str) -> str:
+    chooser = _runtime_chooser_py()
+    imports = " ".join(f"{k}={shlex.quote(v)}" for k, v in RUNTIME_IMPORT.items())
+    return "\n".join(
+        [
+            f"CANDIDATES=$({VENV}/bin/python -c {shlex.quote(chooser)})",
+            'echo "camtrap: runtime candidates: $CANDIDATES"',
+            "ok=",
+            "for req in $CANDIDATES; do",
+            '  name="${req%%=*}"',
+            f"  case $name in {' '.join(_case_arms())} esac",
+            f"  if {VENV}/bin/python -m pip install -q {index} "
+            '-c /opt/camtrap/constraints.txt "$req" '
+            f'&& {VENV}/bin/python -c "$check"; then ok=$req; break; fi',
+            "done",
+            f'[ -n "$ok" ] || {{ echo "camtrap: no TFLite runtime fits ({imports})"; exit 1; }}',
+            'echo "camtrap: runtime $ok"',
+        ]
+    )
+
+
+def _case_arms() -> list[str]:
+    return [f"{name}) check={shlex.quote(code)};;" for name, code in RUNTIME_IMPORT.items()]
+
+
+def wheel_step(plan: Plan) -> Step:
+    argv = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(plan.wheel.parent))
+    return Step("local", "build the camtrap wheel", argv=(*argv, str(ROOT)))
+
+
+def ssh_steps(host: str, plan: Plan) -> list[Step]:
+    """Everything the SSH deploy does, local and remote, in order."""
+    model_to = f"{host}:{STAGE}/models/{plan.model_name}"
+    golden = f"{host}:{STAGE}/golden/"
+    prep = [
+        wheel_step(plan),
+        Step(
+            "remote",
+            "reach the Pi, check passwordless sudo, make the staging directory",
+            script="sudo -n true 2>/dev/null || "
+            '{ echo "camtrap: the ssh user needs passwordless sudo"; exit 1; }\n'
+            '. /etc/os-release && echo "$PRETTY_NAME, $(python3 --version)"\n'
+            f"rm -rf {STAGE} && mkdir -p {STAGE}/models {STAGE}/golden",
+            root=False,
+        ),
+        Step("copy", "stage the wheel", argv=("scp", "-q", str(plan.wheel), f"{host}:{STAGE}/")),
+        Step("copy", "stage the unit", argv=("scp", "-q", str(UNIT_FILE), f"{host}:{STAGE}/")),
+        Step(
+            "copy",
+            "stage the config",
+            argv=("scp", "-q", str(plan.config_path), f"{host}:{STAGE}/config.toml"),
+        ),
+        Step("copy", "stage the model", argv=("scp", "-q", "-r", str(plan.model_dir), model_to)),
+        *(
+            Step("copy", f"stage golden burst {d.name}", argv=("scp", "-q", "-r", str(d), golden))
+            for d in plan.golden
+        ),
+    ]
+    cleanup = Step("remote", "remove the staging directory", script=f"rm -rf {STAGE}")
+    return [*prep, *remote_steps(plan), cleanup]
+
+
+def ssh_argv(host: str, step: Step) -> list[str]:
+    body = f"SRC={STAGE}\n{step.script}"
+    shell = f"sh -euc {shlex.quote(body)}"
+    return ["ssh", *SSH_OPTIONS, host, f"sudo -n {shell}" if step.root else shell]
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def describe(step: Step, number: int, total: int) -> str:
+    head = f"[{number}/{total}] {step.kind}: {step.title}"
+    if step.kind == "remote":
+        body = "\n".join("      " + line for line in step.script.splitlines())
+        return f"{head}\n{body}"
+    return f"{head}\n      {shlex.join(step.argv)}"
+
+
+def execute(host: str, steps: list[Step], runner: Runner, dry_run: bool) -> None:
+    for i, step in enumerate(steps, 1):
+        print(describe(step, i, len(steps)), flush=True)
+        if dry_run:
+            continue
+        argv = ssh_argv(host, step) if step.kind == "remote" else list(step.argv)
+        rc = runner(argv)
+        if rc != 0:
+            raise DeployError(f"step {i}/{len(steps)} ({step.title}) failed with status {rc}")
+
+
+def default_runner(argv: Sequence[str]) -> int:
+    try:
+        return subprocess.run(list(argv), check=False).returncode
+    except FileNotFoundError as e:
+        raise DeployError(f"{argv[0]}: not found ({e})") from None
+
+
+# -- the offline first-boot bundle ------------------------------------------------------------
+
+
+def install_script(plan: Plan) -> str:
+    """The remote steps as one script, run once by camtrap-install.service after first boot."""
+    parts = [
+        "#!/bin/sh",
+        "# camtrap offline install, written by `python -m tools.deploy --sd-card`.",
+        "# Runs once (camtrap-install.service) after the first boot; safe to run again.",
+        "set -eu",
+        'SRC="$(cd "$(dirname "$0")" && pwd)"',
+    ]
+    for i, step in enumerate(remote_steps(plan, offline=True), 1):
+        parts += ["", f'echo "camtrap install [{i}] {step.title}"', "(", step.script, ")"]
+    parts += ["", f"touch {DATA}/.installed", 'echo "camtrap install: done"', ""]
+    return "\n".join(parts)
+
+
+def bundle_steps(boot: Path, plan: Plan, pi_python: str) -> list[Step]:
+    dest = boot / "camtrap"
+    py = pi_python.replace(".", "")
+    wheels = (
+        sys.executable, "-m", "pip", "download", "-q", "--dest", str(dest / "wheels"),
+        "--only-binary=:all:", "--implementation", "cp", "--python-version", pi_python,
+        "--abi", f"cp{py}", "--platform", "manylinux_2_28_aarch64",
+        "--platform", "manylinux2014_aarch64", "--platform", "linux_aarch64",
+        *plan.requirements, "ai-edge-litert",
+    )  # fmt: skip
+    return [
+        wheel_step(plan),
+        Step("local", f"download wheels for the Pi (Python {pi_python}, aarch64)", argv=wheels),
+    ]
+
+
+def write_bundle(boot: Path, plan: Plan, runner: Runner, dry_run: bool, pi_python: str) -> None:
+    for name in ("config.txt", "cmdline.txt"):
+        if not (boot / name).is_file():
+            raise UsageError(f"{boot}: no {name}: not the boot partition of a Raspberry Pi SD card")
+    execute("-", bundle_steps(boot, plan, pi_python), runner, dry_run)
+    if dry_run:
+        print(f"would write {boot}/camtrap/ (install.sh, firstboot.sh, config, model, unit)")
+        print(f"would edit {boot}/config.txt and {boot}/cmdline.txt (UART, first-boot hook)")
+        return
+    dest = boot / "camtrap"
+    (dest / "models").mkdir(parents=True, exist_ok=True)
+    _copy(plan.wheel, dest / plan.wheel.name)
+    _copy(plan.config_path, dest / "config.toml")
+    _copy(UNIT_FILE, dest / "camtrap.service")
+    _copy(FIRSTBOOT_FILE, dest / "firstboot.sh")
+    for f in sorted(plan.model_dir.iterdir()):
+        if f.is_file():
+            _copy(f, dest / "models" / plan.model_name / f.name)
+    for d in plan.golden:
+        for f in sorted(d.iterdir()):
+            if f.is_file():
+                _copy(f, dest / "golden" / d.resolve().name / f.name)
+    (dest / "install.sh").write_text(install_script(plan), encoding="utf-8")
+    edit_boot_files(boot, plan.halt_pin)
+    print(f"wrote {dest}: put the card in the Pi and power it; the first boot installs camtrap")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(src.read_bytes())
+
+
+HOOK = "systemd.run=/boot/firmware/camtrap/firstboot.sh"
+HOOK_ARGS = f"{HOOK} systemd.run_success_action=reboot systemd.unit=kernel-command-line.target"
+
+
+def edit_boot_files(boot: Path, halt_pin: int | None) -> None:
+    """UART on and serial console off, and the first-boot hook; idempotent."""
+    config = boot / "config.txt"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    wanted = ["enable_uart=1"]
+    if halt_pin is not None:
+        wanted.append(f"dtoverlay=gpio-poweroff,gpiopin={halt_pin}")
+    lines += [w for w in wanted if w not in lines]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cmdline = boot / "cmdline.txt"
+    args = cmdline.read_text(encoding="utf-8").split()
+    args = [a for a in args if not re.fullmatch(r"console=(serial0|ttyAMA0|ttyS0),\d+", a)]
+    if HOOK not in args:
+        chained = [a for a in args if a.startswith("systemd.run=")]
+        if chained:  # Raspberry Pi Imager's firstrun.sh: run it after ours
+            (boot / "camtrap" / "chain").write_text(chained[0].split("=", 1)[1] + "\n")
+        args = [a for a in args if not a.startswith(("systemd.run", "systemd.unit="))]
+        args += HOOK_ARGS.split()
+    cmdline.write_text(" ".join(args) + "\n", encoding="utf-8")
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.deploy", description=(__doc__ or "").split("\n")[0]
+    )
+    p.add_argument("host", nargs="?", help="ssh destination, e.g. pi@trap-07.local")
+    p.add_argument("--config", required=True, type=Path, help="the trap's config.toml")
+    p.add_argument("--model", required=True, type=Path, help="model directory (model.tflite...)")
+    p.add_argument("--dry-run", action="store_true", help="print every step, run none")
+    p.add_argument("--sd-card", type=Path, metavar="BOOT", help="write a first-boot bundle there")
+    p.add_argument("--pi-python", default="3.11", help="Python of the Pi's OS (--sd-card)")
+    p.add_argument("--wheel-dir", type=Path, default=WHEEL_DIR, help="where the wheel is built")
+    p.add_argument(
+        "--golden",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="burst the doctor's self-test replays (default: demo leopard + empty)",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None, runner: Runner = default_runner) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if (args.host is None) == (args.sd_card is None):
+            raise UsageError("give either HOST (deploy over SSH) or --sd-card BOOT, not both")
+        plan = validate(args.config, args.model, args.wheel_dir, args.golden)
+        if args.sd_card is not None:
+            write_bundle(args.sd_card, plan, runner, args.dry_run, args.pi_python)
+            return 0
+        mode = " (dry run: nothing is executed)" if args.dry_run else ""
+        print(
+            f"camtrap deploy to {args.host}: {plan.config.device.id}, model {plan.model_name}{mode}"
+        )
+        execute(args.host, ssh_steps(args.host, plan), runner, args.dry_run)
+        if not args.dry_run:
+            print(
+                f"deployed; check it with: ssh {args.host} "
+                f"sudo -u camtrap {VENV}/bin/camtrap doctor --config {ETC}/config.toml"
+            )
+        return 0
+    except UsageError as e:
+        print(f"deploy: error: {e}", file=sys.stderr)
+        return 2
+    except CamtrapError as e:
+        print(f"deploy: failed: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
