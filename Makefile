@@ -44,7 +44,7 @@ demo: $(VENV)/.stamp-base
 	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
 	$(BIN)/camtrap replay $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite \
 		--json-out $(DEMO_OUT)/replay.jsonl
-	$(BIN)/camtrap run --sim $(DEMO_BURSTS) --config examples/demo.toml
+	$(BIN)/camtrap run --sim $(DEMO_BURSTS) --config examples/demo.toml --speed 4
 
 lint: dev-deps
 	$(BIN)/ruff check edge tools tests firmware

@@ -1,0 +1,91 @@
+"""The PIR on a Pi pin (always-on design): the `TriggerSource` port over gpiozero.
+
+gpiozero's `MotionSensor` samples the pin in its own thread and calls back on motion; each
+motion edge is queued with its time and handed out by ``wait()``. The queue is bounded: a PIR
+that chatters cannot grow memory (the overflow is counted in ``overflowed``).
+
+The pin factory is injected: the app passes the real one on a Pi and the simulation passes a
+gpiozero ``MockFactory`` whose pin the scripted PIR drives, so this same code runs in both.
+Nothing here ever falls back to a mock: with ``allow_mock=False`` (the field service) a mock
+factory, e.g. from ``GPIOZERO_PIN_FACTORY=mock``, is refused.
+
+    pir = PirTrigger(17, "trap-07", SystemClock(), frame_interval_s=0.5, pin_factory=None)
+    meta = pir.wait(timeout_s=1.0)   # BurstMeta or None
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+from camtrap.core.ports import Clock
+from camtrap.core.types import BurstMeta
+from camtrap.errors import PeerError, UsageError
+
+SOURCE = "pir"
+
+
+class PirTrigger:
+    """Triggers from a PIR output on a GPIO pin."""
+
+    def __init__(
+        self,
+        pin: int,
+        device_id: str,
+        clock: Clock,
+        *,
+        frame_interval_s: float,
+        pin_factory: Any,
+        queue_len: int = 1,
+        sample_rate: float = 10.0,
+        threshold: float = 0.5,
+        max_queued: int = 16,
+        allow_mock: bool = False,
+    ) -> None:
+        from gpiozero import MotionSensor
+        from gpiozero.exc import GPIOZeroError
+
+        self._clock, self._device_id, self._interval = clock, device_id, frame_interval_s
+        self._events: deque[float] = deque(maxlen=max_queued)
+        self._cond = threading.Condition()
+        self.overflowed = 0
+        try:
+            self._sensor = MotionSensor(
+                pin,
+                queue_len=queue_len,
+                sample_rate=round(sample_rate),
+                threshold=threshold,
+                pin_factory=pin_factory,
+            )
+        except GPIOZeroError as e:
+            raise PeerError(f"PIR on GPIO{pin}: {e}") from None
+        if not allow_mock and _is_mock(self._sensor.pin_factory):
+            self._sensor.close()
+            raise UsageError(f"PIR on GPIO{pin}: a mock pin factory outside the simulation")
+        self._sensor.when_motion = self._on_motion
+        _ = self._sensor.value  # blocks until gpiozero's sample queue is full: armed from here
+
+    def _on_motion(self) -> None:
+        with self._cond:
+            if len(self._events) == self._events.maxlen:
+                self.overflowed += 1
+            self._events.append(self._clock.now())
+            self._cond.notify_all()
+
+    def wait(self, timeout_s: float | None) -> BurstMeta | None:
+        """The next trigger, or None after ``timeout_s`` (0 = do not block)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: bool(self._events), timeout_s):
+                return None
+            t = self._events.popleft()
+        return BurstMeta(SOURCE, self._device_id, trigger_time=t, frame_interval_s=self._interval)
+
+    def close(self) -> None:
+        self._sensor.close()
+
+
+def _is_mock(factory: Any) -> bool:
+    from gpiozero.pins.mock import MockFactory
+
+    return isinstance(factory, MockFactory)

@@ -1,0 +1,222 @@
+"""`camtrap bench [BURSTS] --model M`: where the time and memory go, measured in one run.
+
+Reports per-stage timings (decode, preprocess = resize + quantize, invoke, verdict, store,
+publish), the ratio of
+everything-but-invoke to invoke per frame when frames arrive as arrays (target <= 25 %), the
+time from process start to armed (imports + model load; target <= 1.5 s, measured on a fresh
+child process) and the peak RSS (target <= 200 MB). Without BURSTS it uses synthetic 320x240
+frames at the model's input size (no decode or resize). It reports numbers; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ARMED = "armed"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from camtrap.commands.replay import add_model_args
+
+    p = sub.add_parser("bench", help="per-stage timings, start-up time and peak memory")
+    p.add_argument("paths", nargs="*", metavar="BURSTS", help="recorded bursts (else synthetic)")
+    add_model_args(p)
+    p.add_argument("--frames", type=int, default=60, help="synthetic frames without BURSTS")
+    p.add_argument("--probe-armed", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+@dataclass
+class Stages:
+    times: dict[str, list[float]] = field(default_factory=dict)
+
+    def timed(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        self.times.setdefault(stage, []).append(time.perf_counter() - t0)
+        return out
+
+    def mean(self, stage: str) -> float:
+        values = self.times.get(stage, [])
+        return statistics.fmean(values) if values else 0.0
+
+
+def run(args: argparse.Namespace) -> int:
+    from camtrap.app import detector_from_args
+    from camtrap.config import load_config
+
+    detector = detector_from_args(args, load_config(args.config), args.config or "<command line>")
+    if args.probe_armed:
+        print(ARMED, flush=True)
+        return 0
+    stages, frames, bursts = measure(detector, args.paths, args.frames)
+    armed_s = time_to_armed(sys.argv[1:] if sys.argv[1:2] == ["bench"] else _probe_args(args))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report(stages, frames, bursts, armed_s, peak_mb, detector)
+    return 0
+
+
+def _probe_args(args: argparse.Namespace) -> list[str]:
+    out = ["bench"]
+    for flag in ("config", "model", "labels", "threshold", "rule", "k"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            out += [f"--{flag}", str(value)]
+    for t in args.target or ():
+        out += ["--target", t]
+    return out
+
+
+def time_to_armed(argv: Sequence[str]) -> float:
+    """Seconds from spawning a fresh ``camtrap`` process to its model being loaded."""
+    cmd = [sys.executable, "-m", "camtrap", *[a for a in argv if a != "--probe-armed"]]
+    cmd = [*cmd, "--probe-armed"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t0
+    return elapsed if ARMED in proc.stdout else float("nan")
+
+
+def measure(detector: Any, paths: Sequence[str], synthetic: int) -> tuple[Stages, int, int]:
+    from camtrap.adapters.outbox import Outbox
+    from camtrap.adapters.sink import DryRunSink
+    from camtrap.adapters.store import BurstStore
+
+    stages = Stages()
+    clf = detector.classifier
+    bursts = _bursts(paths, synthetic, stages, tuple(clf.input_size))
+    clf.invoke(_tensor(detector, bursts[0][1][0].pixels))  # warm-up, not counted
+    frames = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        store = BurstStore(Path(tmp) / "bursts", quota_bytes=1 << 40)
+        outbox = Outbox(Path(tmp) / "outbox.db", sinks=("mqtt",))
+        sink = DryRunSink(outbox, io.StringIO())
+        for i, (meta, burst_frames) in enumerate(bursts):
+            tally = _classify(detector, burst_frames, stages)
+            frames += len(burst_frames)
+            verdict = tally.verdict()
+            stages.timed("store", store.save, f"bench-{i}", meta, verdict, burst_frames)
+            stages.timed("publish", _publish, outbox, sink, i, verdict, tally)
+        outbox.close()
+    return stages, frames, len(bursts)
+
+
+def _bursts(
+    paths: Sequence[str], synthetic: int, stages: Stages, size: tuple[int, int]
+) -> list[tuple[Any, list[Any]]]:
+    from camtrap.sim.bursts import discover
+    from camtrap.sim.replay_camera import read_frame
+
+    if not paths:
+        return [_synthetic(synthetic, size)]
+    out = []
+    for b in discover(paths):
+        frames = [
+            stages.timed("decode", lambda p=p, i=i: read_frame(p, i, 0.0, size))
+            for i, p in enumerate(b.frames)
+        ]
+        out.append((b.meta, frames))
+    return out
+
+
+def _synthetic(n: int, size: tuple[int, int]) -> tuple[Any, list[Any]]:
+    """Random frames at the model's input size, as the camera's lores stream delivers them."""
+    import numpy as np
+
+    from camtrap.core.types import BurstMeta, Frame
+
+    rng = np.random.default_rng(0)
+    meta = BurstMeta("synthetic", "bench", time.time(), 0.5)
+    shape = (size[1], size[0], 3)
+    return meta, [Frame(i, 0.0, rng.integers(0, 256, shape, dtype=np.uint8)) for i in range(n)]
+
+
+def _tensor(detector: Any, pixels: Any) -> Any:
+    from camtrap.core.preprocess import to_input
+
+    return to_input(detector.prepare(pixels), detector.classifier.spec)
+
+
+def _quantize(detector: Any, pixels: Any) -> Any:
+    from camtrap.core.preprocess import to_input
+
+    return to_input(pixels, detector.classifier.spec)
+
+
+def _classify(detector: Any, frames: Sequence[Any], stages: Stages) -> Any:
+    from camtrap.core.verdict import Tally
+
+    tally = Tally(detector.rule, len(frames), detector.targets)
+    clf = detector.classifier
+    for f in frames:
+        pixels = stages.timed("resize", lambda f=f: detector.prepare(f.pixels))
+        tensor = stages.timed("quantize", lambda p=pixels: _quantize(detector, p))
+        raw = stages.timed("invoke", lambda t=tensor: clf.invoke(t))
+        tally = stages.timed("verdict", lambda r=raw, t=tally: t.add(clf.probabilities(r)))
+    return tally
+
+
+def _publish(outbox: Any, sink: Any, i: int, verdict: Any, tally: Any) -> None:
+    from camtrap.core.types import Hit
+
+    hit = Hit(
+        f"bench-{i}",
+        i,
+        "bench",
+        time.time(),
+        tally.target_label or "x",
+        verdict.target_score,
+        verdict.frames_agreeing,
+        verdict.frames_classified,
+    )
+    outbox.add(hit)
+    sink.drain()
+
+
+def report(
+    stages: Stages, frames: int, bursts: int, armed_s: float, peak_mb: float, detector: Any
+) -> None:
+    w, h = detector.classifier.input_size
+    print(
+        f"model {detector.model} ({w}x{h} {detector.classifier.spec.dtype}), "
+        f"{frames} frames in {bursts} bursts"
+    )
+    print(f"{'stage':11} {'mean ms':>9} {'total ms':>9}  per")
+    for stage, per in (
+        ("decode", "frame"),
+        ("resize", "frame"),
+        ("quantize", "frame"),
+        ("invoke", "frame"),
+        ("verdict", "frame"),
+        ("store", "burst"),
+        ("publish", "burst"),
+    ):
+        values = stages.times.get(stage, [])
+        total = 1000 * sum(values)
+        print(f"{stage:11} {1000 * stages.mean(stage):9.3f} {total:9.1f}  {per}")
+    invoke = stages.mean("invoke")
+    at_size = stages.mean("quantize") + stages.mean("verdict")
+    resized = at_size + stages.mean("resize")
+    per_burst = sum(stages.times.get("store", [])) + sum(stages.times.get("publish", []))
+    amortised = resized + per_burst / max(frames, 1)
+    print("everything-but-invoke / invoke per frame, frames as arrays (target <= 25 %):")
+    print(f"  at the model's input size (the lores stream): {_ratio(at_size, invoke)}")
+    print(f"  with a resize from the frame size:            {_ratio(resized, invoke)}")
+    print(f"  plus store + publish amortised over frames:    {_ratio(amortised, invoke)}")
+    print(f"process start to armed: {armed_s:.2f} s (target <= 1.5 s)")
+    print(f"peak RSS: {peak_mb:.0f} MB (target <= 200 MB)")
+
+
+def _ratio(part: float, whole: float) -> str:
+    return "n/a" if whole <= 0 else f"{100 * part / whole:.1f} %"

@@ -1,0 +1,143 @@
+"""Find and read recorded bursts (the `camtrap replay PATH...` contract).
+
+* an image file (``.jpg .jpeg .png .bmp``) is a one-frame burst;
+* a directory holding ``burst.json`` is one burst, its frames in file-name order;
+* any other directory is searched recursively: burst directories in it are bursts, loose
+  images are one-frame bursts each.
+
+``burst.json`` (schema ``camtrap-burst/1``) is parsed strictly for the keys this reader knows;
+informational keys (``night``, ``seed``, ``generator``, ...) are ignored. Problems raise
+`UsageError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from camtrap.core.types import BurstMeta
+from camtrap.errors import UsageError
+
+SCHEMA = "camtrap-burst/1"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+BURST_FILE = "burst.json"
+REPLAY_DEVICE = "replay"
+
+
+@dataclass(frozen=True)
+class RecordedBurst:
+    meta: BurstMeta
+    frames: tuple[Path, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.frames)
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def discover(paths: Iterable[str | Path]) -> list[RecordedBurst]:
+    """Every burst under ``paths``, in the order given (directories sorted by name)."""
+    found: list[RecordedBurst] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        before = len(found)
+        found.extend(_bursts_at(path))
+        if len(found) == before:
+            raise UsageError(f"{path}: no bursts or images found")
+    return found
+
+
+def _bursts_at(path: Path) -> list[RecordedBurst]:
+    if path.is_file():
+        if not is_image(path):
+            raise UsageError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or directory")
+        return [single_image(path)]
+    if (path / BURST_FILE).is_file():
+        return [read_burst(path)]
+    out: list[RecordedBurst] = []
+    for child in sorted(path.iterdir()):
+        if child.is_dir() or is_image(child):
+            out.extend(_bursts_at(child))
+    return out
+
+
+def single_image(path: Path) -> RecordedBurst:
+    meta = BurstMeta(str(path), REPLAY_DEVICE, trigger_time=0.0, frame_interval_s=0.0)
+    return RecordedBurst(meta, (path,))
+
+
+def read_burst(directory: Path) -> RecordedBurst:
+    """A burst directory: its ``burst.json`` and its frames in file-name order."""
+    source = directory / BURST_FILE
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"{source}: cannot read: {e}") from None
+    frames = tuple(sorted(p for p in directory.iterdir() if p.is_file() and is_image(p)))
+    return RecordedBurst(parse_burst_json(raw, str(source), str(directory)), frames)
+
+
+def parse_burst_json(raw: Any, source: str, burst_source: str) -> BurstMeta:
+    """Validate a parsed ``burst.json`` into a `BurstMeta`. Pure."""
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"{source}: must be a JSON object")
+    if raw.get("schema") != SCHEMA:
+        raise UsageError(f"{source}: schema: must be {SCHEMA!r}, got {raw.get('schema')!r}")
+    if "frame_interval_s" not in raw:
+        raise UsageError(f"{source}: frame_interval_s: missing")
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise UsageError(f"{source}: label: must be a non-empty string, got {label!r}")
+    return BurstMeta(
+        source=burst_source,
+        device_id=_string(raw, "device_id", source),
+        trigger_time=parse_utc(_string(raw, "trigger_time", source), f"{source}: trigger_time"),
+        frame_interval_s=_number(raw.get("frame_interval_s"), f"{source}: frame_interval_s"),
+        pir_pulses=_pulses(raw.get("pir_pulses", []), f"{source}: pir_pulses"),
+        label=label,
+    )
+
+
+def _string(raw: Mapping[str, Any], key: str, source: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        problem = "missing" if key not in raw else f"must be a non-empty string, got {value!r}"
+        raise UsageError(f"{source}: {key}: {problem}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:
+        raise UsageError(f"{where}: must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _pulses(value: Any, where: str) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        raise UsageError(f"{where}: must be a list of seconds, got {value!r}")
+    pulses = tuple(_number(v, f"{where}[{i}]") for i, v in enumerate(value))
+    if list(pulses) != sorted(pulses):
+        raise UsageError(f"{where}: must be in increasing order")
+    return pulses
+
+
+def parse_utc(text: str, where: str) -> float:
+    """ISO 8601 UTC (``2026-11-20T03:12:45Z``) to unix seconds; a time without a zone is UTC."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{where}: not an ISO 8601 time: {text!r}") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.timestamp()

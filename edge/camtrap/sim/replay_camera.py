@@ -1,0 +1,102 @@
+"""The `Camera` port over recorded bursts: each ``burst()`` call serves the next one.
+
+Frames are decoded with Pillow; JPEGs are decoded at reduced size with ``Image.draft()`` (the
+DCT scaling picks the smallest size not below the model input), which is what keeps decoding
+cheap next to inference. Each `Frame` keeps the original file bytes in ``image`` so the store
+saves exactly what was recorded. A corrupt or truncated file raises `BadFrameError` for that
+frame, naming the file.
+
+    camera = ReplayCamera(discover(["demo/bursts"]), input_size=(96, 96))
+    for frame in camera.burst(n=5, interval_s=0.5): ...
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from camtrap.core.types import Frame
+from camtrap.errors import BadFrameError, CameraError
+from camtrap.sim.bursts import RecordedBurst
+
+Pace = Callable[[float], object]  # waits the given seconds between frames (sim); None: no wait
+
+
+def decode_frame(
+    data: bytes, index: int, t: float, name: str, draft_size: tuple[int, int] | None
+) -> Frame:
+    """Decode one recorded frame; ``draft_size`` = (w, h) lets JPEG decode at reduced size."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if draft_size is not None:
+                img.draft("RGB", draft_size)
+            pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+    ) as e:
+        raise BadFrameError(f"{name}: cannot decode: {e}") from None
+    return Frame(index=index, t=t, pixels=pixels, name=Path(name).name, image=data)
+
+
+def read_frame(path: Path, index: int, t: float, draft_size: tuple[int, int] | None) -> Frame:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BadFrameError(f"{path}: cannot read: {e}") from None
+    return decode_frame(data, index, t, str(path), draft_size)
+
+
+class ReplayCamera:
+    """Serves recorded bursts in order, one per ``burst()`` call."""
+
+    def __init__(
+        self,
+        bursts: Sequence[RecordedBurst],
+        input_size: tuple[int, int] | None = None,
+        pace: Pace | None = None,
+    ) -> None:
+        self._bursts = list(bursts)
+        self._draft = input_size
+        self._pace = pace
+        self.served = 0  # bursts handed out so far
+        self.busy = False  # a burst is being read
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    @property
+    def exhausted(self) -> bool:
+        return self.served >= len(self._bursts)
+
+    def peek(self) -> RecordedBurst | None:
+        """The recorded burst the next ``burst()`` call will serve."""
+        return None if self.exhausted else self._bursts[self.served]
+
+    def burst(self, n: int, interval_s: float) -> Iterator[Frame]:
+        """Up to ``n`` frames of the next recorded burst; ``interval_s`` paces them in sim."""
+        if self.exhausted:
+            raise CameraError(f"no recorded burst left (all {len(self._bursts)} served)")
+        recorded = self._bursts[self.served]
+        self.busy = True  # before `served`, so a watcher never sees it served and idle too soon
+        self.served += 1
+        return self._frames(recorded, n, interval_s)
+
+    def _frames(self, recorded: RecordedBurst, n: int, interval_s: float) -> Iterator[Frame]:
+        try:
+            for i, path in enumerate(recorded.frames[:n]):
+                if i and self._pace is not None:
+                    self._pace(interval_s)
+                yield read_frame(path, i, i * recorded.meta.frame_interval_s, self._draft)
+        finally:
+            self.busy = False

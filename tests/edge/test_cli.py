@@ -1,0 +1,123 @@
+"""`camtrap replay`, `run` and `bench` from the command line: output, records, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from burstkit import BLUE, RED, corrupt, write_burst
+
+from camtrap.cli import main
+
+ROOT = Path(__file__).parents[2]
+DEMO = ROOT / "models" / "camtrap-demo"
+pytestmark = pytest.mark.skipif(not (DEMO / "model.tflite").exists(), reason="no demo model")
+MODEL = ["--model", str(DEMO / "model.tflite")]
+
+
+@pytest.fixture
+def bursts(tmp_path: Path) -> Path:
+    """Solid colour bursts: whatever the demo model says, they run through the whole CLI."""
+    write_burst(tmp_path / "b" / "1", [RED, RED, RED], label="leopard")
+    write_burst(tmp_path / "b" / "2", [BLUE, BLUE], label="empty")
+    return tmp_path / "b"
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_replay_prints_rows_and_a_summary_and_writes_records(bursts, tmp_path, capsys):
+    out_file = tmp_path / "out" / "r.jsonl"
+    assert main(["replay", str(bursts), *MODEL, "--json-out", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "2 bursts:" in out and "(targets: leopard)" in out and "labelled 2: precision" in out
+    records = [json.loads(x) for x in out_file.read_text().splitlines()]
+    assert [r["label"] for r in records] == ["leopard", "empty"]
+    assert all(r["rule"] == "k_of_n:2/0.50" for r in records)  # the card's operating point
+
+
+def test_command_line_overrides_the_card_rule(bursts, tmp_path, capsys):
+    out_file = tmp_path / "r.jsonl"
+    args = ["--rule", "mean_top_k", "--k", "3", "--threshold", "0.9", "--no-early-exit"]
+    assert main(["replay", str(bursts), *MODEL, *args, "--json-out", str(out_file)]) == 0
+    r = json.loads(out_file.read_text().splitlines()[0])
+    assert r["rule"] == "mean_top_k:3/0.90" and r["frames_classified"] == 3
+
+
+def test_a_corrupt_frame_fails_its_burst_only(bursts, tmp_path, capsys):
+    corrupt(bursts / "1" / "001.jpg")
+    out_file = tmp_path / "r.jsonl"
+    assert main(["replay", str(bursts), *MODEL, "--json-out", str(out_file)]) == 0
+    verdicts = [json.loads(x)["verdict"] for x in out_file.read_text().splitlines()]
+    assert verdicts[0] == "error" and verdicts[1] in ("hit", "miss")
+    assert "001.jpg: cannot decode" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "snow leopard"], "target 'snow leopard' matches no label"),
+        (["--model", "/nonexistent/m.tflite"], r"m.tflite: model file not found"),
+        (["--threshold", "1.5"], "verdict: rule threshold must be in 0..1"),
+        (["--k", "0"], "verdict: rule k must be >= 1"),
+    ],
+)
+def test_misuse_is_one_line_and_exit_2(bursts, capsys, args, message):
+    assert main(["replay", str(bursts), *MODEL, *args]) == 2
+    line = one_line_error(capsys)
+    assert line.startswith("camtrap replay: error: ") and message in line
+
+
+def test_bad_config_is_one_line_naming_the_key(bursts, tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[verdict]\nthreshold = 3\n")
+    assert main(["replay", str(bursts), *MODEL, "--config", str(cfg)]) == 2
+    assert "c.toml: verdict.threshold: must be in 0..1, got 3" in one_line_error(capsys)
+
+
+def test_a_tampered_model_is_refused_with_exit_2(bursts, tmp_path, capsys):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for name in ("model.json", "labels.txt"):
+        (folder / name).write_bytes((DEMO / name).read_bytes())
+    (folder / "model.tflite").write_bytes((DEMO / "model.tflite").read_bytes() + b"\0")
+    assert main(["replay", str(bursts), "--model", str(folder / "model.tflite")]) == 2
+    assert "differs from the card's" in one_line_error(capsys)
+
+
+def test_missing_burst_path_is_exit_2(tmp_path, capsys):
+    assert main(["replay", str(tmp_path / "none"), *MODEL]) == 2
+    assert "no such file or directory" in one_line_error(capsys)
+
+
+def test_run_refuses_a_non_positive_speed(bursts, capsys):
+    assert main(["run", "--sim", str(bursts), "--speed", "0"]) == 2
+    assert "--speed must be > 0" in one_line_error(capsys)
+
+
+def test_bench_reports_stages_ratios_start_up_and_memory(capsys):
+    assert main(["bench", *MODEL, "--frames", "4"]) == 0
+    out = capsys.readouterr().out
+    for word in (
+        "quantize",
+        "invoke",
+        "verdict",
+        "store",
+        "publish",
+        "at the model's input size",
+        "process start to armed",
+        "peak RSS",
+    ):
+        assert word in out
+    assert "armed: nan" not in out
+
+
+def test_power_gated_mode_needs_mcu_triggers(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[device]\nmode = "power-gated"\n[model]\npath = "{DEMO / "model.tflite"}"\n')
+    assert main(["run", "--config", str(cfg)]) == 2
+    assert 'c.toml: trigger.source: must be "mcu"' in one_line_error(capsys)

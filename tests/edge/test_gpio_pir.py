@@ -1,0 +1,62 @@
+"""The gpiozero PIR trigger source on a MockFactory pin (the real adapter code, sampled by
+gpiozero's own thread)."""
+
+from __future__ import annotations
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from camtrap.adapters.gpio_pir import PirTrigger
+from camtrap.errors import UsageError
+from camtrap.sim.clock import ManualClock
+
+
+@pytest.fixture
+def factory():
+    f = MockFactory()
+    yield f
+    f.close()
+
+
+def make(factory: MockFactory, clock: ManualClock, **kw: object) -> PirTrigger:
+    return PirTrigger(
+        17,
+        "trap-07",
+        clock,
+        frame_interval_s=0.5,
+        pin_factory=factory,
+        sample_rate=100,
+        allow_mock=True,
+        **kw,
+    )
+
+
+def test_motion_on_the_pin_becomes_a_trigger_with_its_time(factory: MockFactory):
+    clock = ManualClock(now=1_800_000_000.0)
+    pir = make(factory, clock)
+    try:
+        assert pir.wait(0) is None
+        factory.pin(17).drive_high()
+        meta = pir.wait(5.0)
+        assert meta is not None
+        assert (meta.source, meta.device_id, meta.trigger_time) == ("pir", "trap-07", 1.8e9)
+        assert meta.frame_interval_s == 0.5
+        assert pir.wait(0) is None  # one edge, one trigger
+    finally:
+        pir.close()
+
+
+def test_a_mock_pin_factory_is_refused_outside_the_simulation(factory: MockFactory):
+    with pytest.raises(UsageError, match="mock pin factory outside the simulation"):
+        PirTrigger(17, "t", ManualClock(), frame_interval_s=0.5, pin_factory=factory)
+
+
+def test_queued_triggers_are_bounded_and_overflow_is_counted(factory: MockFactory):
+    pir = make(factory, ManualClock(), max_queued=3)
+    try:
+        for _ in range(5):
+            pir._on_motion()  # the callback gpiozero calls on each motion edge
+        got = [pir.wait(0) for _ in range(4)]
+        assert sum(m is not None for m in got) == 3 and pir.overflowed == 2
+    finally:
+        pir.close()

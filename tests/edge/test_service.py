@@ -1,0 +1,221 @@
+"""The service loop with behaving fakes at the trigger port and real outbox, store and sink:
+trigger -> burst -> verdict -> store -> outbox -> publish, counters and telemetry."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import deque
+from pathlib import Path
+
+import pytest
+from burstkit import BLUE, RED, corrupt, detector, write_burst
+
+from camtrap.adapters.outbox import Outbox
+from camtrap.adapters.sink import DryRunSink
+from camtrap.adapters.store import BurstStore
+from camtrap.app import Service
+from camtrap.core.trigger import TriggerPolicy
+from camtrap.core.types import BurstMeta
+from camtrap.core.verdict import Rule
+from camtrap.sim.bursts import discover
+from camtrap.sim.clock import ManualClock
+from camtrap.sim.replay_camera import ReplayCamera
+
+
+class QueueTrigger:
+    """A trigger source fed by the test: ``push()`` a trigger, ``wait()`` hands them out."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock, self.queue, self.closed = clock, deque(), False
+
+    def push(self) -> None:
+        self.queue.append(BurstMeta("pir", "trap-01", self.clock.now(), 0.5))
+
+    def wait(self, timeout_s: float | None) -> BurstMeta | None:
+        return self.queue.popleft() if self.queue else None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Rig:
+    def __init__(self, tmp: Path, colours: list[list[tuple[int, int, int]]], **kw) -> None:
+        for i, c in enumerate(colours):
+            write_burst(tmp / "bursts" / f"b{i}", c, label="leopard" if c[0] == RED else "empty")
+        self.clock = ManualClock(now=1_795_000_000.0)
+        self.trigger = QueueTrigger(self.clock)
+        self.pushes_during_burst = kw.pop("pushes_during_burst", 0)
+        self.camera = ReplayCamera(discover([tmp / "bursts"]), (8, 8), pace=self._pace)
+        self.outbox = Outbox(tmp / "outbox.db", sinks=("mqtt",))
+        self.out = io.StringIO()
+        self.store = kw.pop("store", None) or BurstStore(tmp / "store", 1 << 30)
+        self.service = Service(
+            trigger=self.trigger,
+            camera=self.camera,
+            detector=detector(Rule("k_of_n", 2, 0.5)),
+            outbox=self.outbox,
+            store=self.store,
+            clock=self.clock,
+            publisher=DryRunSink(self.outbox, self.out, device_id="trap-01", clock=self.clock),
+            policy=kw.pop("policy", TriggerPolicy(cooldown_s=5.0, max_pending=1)),
+            device_id="trap-01",
+            frames=5,
+            interval_s=0.5,
+            telemetry_s=60.0,
+            **kw,
+        )
+
+    def _pace(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        if self.pushes_during_burst:
+            self.pushes_during_burst -= 1
+            self.trigger.push()
+
+    def published(self, kind: str) -> list[dict]:
+        lines = [x.split(" ", 3) for x in self.out.getvalue().splitlines()]
+        return [json.loads(x[3]) for x in lines if x[2].endswith("/" + kind)]
+
+
+@pytest.fixture
+def rig_factory(tmp_path: Path):
+    rigs: list[Rig] = []
+
+    def make(colours, **kw) -> Rig:
+        rigs.append(Rig(tmp_path, colours, **kw))
+        return rigs[-1]
+
+    yield make
+    for r in rigs:
+        r.outbox.close()
+
+
+def test_a_hit_is_stored_queued_and_published_with_the_contract_fields(rig_factory):
+    rig = rig_factory([[RED, RED, RED]])
+    rig.trigger.push()
+    rig.service.step()
+    [hit] = rig.published("hit")
+    assert hit["event_id"] == "trap-01-0" and hit["label"] == "leopard" and hit["v"] == 1
+    assert (hit["frames_agreeing"], hit["frames_classified"]) == (2, 2)
+    assert hit["model"] == "colour@00000000" and hit["score"] > 0.9
+    assert rig.outbox.count_pending() == 0
+    [stored] = list((rig.store.root).glob("*/trap-01-0/burst.json"))
+    assert json.loads(stored.read_text())["verdict"]["verdict"] == "hit"
+    assert rig.service.counters()["hits"] == 1
+
+
+def test_a_miss_is_stored_and_counted_but_never_published(rig_factory):
+    rig = rig_factory([[BLUE, BLUE, BLUE]])
+    rig.trigger.push()
+    rig.service.step()
+    assert rig.published("hit") == [] and rig.outbox.count_pending() == 0
+    c = rig.service.counters()
+    assert (c["misses"], c["bursts"], c["frames_classified"]) == (1, 1, 3)  # 5 planned, 3 came
+    assert len(list(rig.store.root.glob("*/trap-01-0"))) == 1
+
+
+def test_a_corrupt_frame_is_an_error_burst_and_the_service_goes_on(rig_factory, tmp_path):
+    rig = rig_factory([[RED, RED], [RED, RED]])
+    corrupt(tmp_path / "bursts" / "b0" / "000.jpg")
+    rig.trigger.push()
+    rig.service.step()
+    rig.clock.advance(10)
+    rig.trigger.push()
+    rig.service.step()
+    c = rig.service.counters()
+    assert (c["errors"], c["hits"]) == (1, 1)
+    assert [h["event_id"] for h in rig.published("hit")] == ["trap-01-1"]
+
+
+def test_triggers_during_a_burst_are_counted_and_one_follow_up_runs_after_cooldown(rig_factory):
+    rig = rig_factory([[BLUE] * 5, [RED] * 3], pushes_during_burst=3)
+    rig.trigger.push()
+    rig.service.step()
+    c = rig.service.counters()
+    assert (c["triggers"], c["triggers_during_burst"], c["triggers_dropped"]) == (4, 3, 2)
+    rig.service.step()  # still cooling down
+    assert rig.service.counters()["bursts"] == 1
+    rig.clock.advance(5.0)
+    rig.service.step()  # the kept follow-up
+    assert rig.service.counters()["bursts"] == 2 and rig.published("hit")[0]["label"] == "leopard"
+
+
+def test_telemetry_is_published_each_interval(rig_factory):
+    rig = rig_factory([[RED]])
+    rig.service.step()
+    assert rig.published("telemetry") == []
+    rig.clock.advance(61)
+    rig.service.step()
+    [t] = rig.published("telemetry")
+    assert {
+        "triggers",
+        "bursts",
+        "hits",
+        "misses",
+        "errors",
+        "frames_classified",
+        "triggers_during_burst",
+        "triggers_dropped",
+    } <= set(t)
+
+
+class FailingStore:
+    def save(self, *args: object) -> None:
+        raise OSError("disk on fire")
+
+
+def test_a_failing_store_loses_no_hit(rig_factory):
+    rig = rig_factory([[RED, RED]], store=FailingStore())
+    rig.trigger.push()
+    rig.service.step()
+    assert len(rig.published("hit")) == 1
+
+
+def test_run_ends_when_finished_and_shuts_down_cleanly(rig_factory):
+    rig = rig_factory([[RED, RED]], finished=lambda: rig.camera.exhausted and not rig.camera.busy)
+    rig.trigger.push()
+    counters = rig.service.run()
+    assert counters["hits"] == 1 and rig.trigger.closed
+    assert rig.out.getvalue().splitlines()[-1].endswith("offline")
+
+
+def test_an_event_sequence_from_the_trigger_source_names_the_event(rig_factory):
+    rig = rig_factory([[RED, RED]], seq_of=lambda meta: 41)
+    rig.trigger.push()
+    rig.service.step()
+    [hit] = rig.published("hit")
+    assert (hit["event_id"], hit["event_seq"]) == ("trap-01-41", 41)
+
+
+class DownPeer:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def drain(self) -> int:
+        from camtrap.errors import PeerError
+
+        raise PeerError("broker unreachable")
+
+    def publish_telemetry(self, counters: object) -> None:
+        self.calls.append("telemetry")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def test_fanout_keeps_publishing_when_one_peer_is_down(tmp_path: Path):
+    from camtrap.app import Fanout
+    from camtrap.core.types import Hit
+
+    outbox, out = Outbox(tmp_path / "o.db"), io.StringIO()
+    down, sink = DownPeer(), DryRunSink(outbox, out)
+    fan = Fanout([down, sink])
+    fan.start()
+    outbox.add(Hit("camtrap-01-1", 1, "camtrap-01", 1.8e9, "leopard", 0.9, 2, 2))
+    assert fan.drain() == 1 and "/hit " in out.getvalue()
+    fan.stop()
+    assert down.calls == ["start", "stop"]
+    outbox.close()
