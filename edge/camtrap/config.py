@@ -72,7 +72,11 @@ class CameraConfig:
     )
     settle_frames: int = field(default=6, metadata=rng(0, 60, "auto-exposure frames dropped"))
     tuning_file: str = field(default="", metadata=doc("e.g. imx708_noir.json for NoIR"))
-    ir_pin: int | None = field(default=None, metadata=rng(0, 27, "BCM pin of the IR lamp"))
+    ir_pin: int = field(default=27, metadata=rng(0, 27, "BCM pin of the IR lamp enable"))
+    ir_mode: Literal["off", "auto", "on"] = field(
+        default="auto", metadata=doc("IR lamp: off, on for every burst, or auto when dark")
+    )
+    ir_lux_below: float = field(default=5.0, metadata=rng(0, 1e5, "auto: lamp on below this lux"))
     timeout_s: float = field(default=5.0, metadata=rng(0.1, 120, "per-frame capture timeout"))
     retries: int = field(default=2, metadata=rng(0, 10, "camera restarts before reporting"))
     save_frames: bool = field(default=True, metadata=doc("store main-stream frames"))
@@ -96,31 +100,35 @@ class VerdictConfig:
     )
     threshold: float | None = field(default=None, metadata=rng(0, 1, "burst threshold"))
     k: int | None = field(default=None, metadata=rng(1, 60, "k of the rule"))
-    early_exit: bool = field(default=True, metadata=doc("stop the burst once settled"))
+    early_exit: bool | None = field(
+        default=None, metadata=doc("stop the burst once settled; unset = the model card's")
+    )
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     enabled: bool = field(default=True, metadata=doc("store bursts under data_dir/bursts"))
-    quota_mb: float = field(default=2048.0, metadata=rng(1, 10_000_000, "evict above this"))
-    jpeg_quality: int = field(default=85, metadata=rng(10, 100))
+    quota_mb: float = field(
+        default=2048.0, metadata=rng(1, 10_000_000, "above this, oldest non-hits go first")
+    )
+    jpeg_quality: int = field(default=85, metadata=rng(10, 100, "for frames without stored bytes"))
 
 
 @dataclass(frozen=True)
 class MqttConfig:
     enabled: bool = field(default=False, metadata=doc("off: print what would be sent"))
-    host: str = "localhost"
-    port: int = field(default=1883, metadata=rng(1, 65535))
-    tls: bool = False
-    ca_file: str = ""
-    username: str = ""
+    host: str = field(default="localhost", metadata=doc("broker host name or address"))
+    port: int = field(default=1883, metadata=rng(1, 65535, "1883 plain, 8883 TLS"))
+    tls: bool = field(default=False, metadata=doc("TLS, verifying the broker's certificate"))
+    ca_file: str = field(default="", metadata=doc("CA bundle for TLS; empty = system CAs"))
+    username: str = field(default="", metadata=doc("empty = anonymous"))
     password: str = field(default="", metadata=doc("secret; prefer password_file"))
     password_file: str = field(default="", metadata=doc("file holding the password"))
     topic_prefix: str = field(default="camtrap", metadata=doc("topics: <prefix>/<device>/..."))
     client_id: str = field(default="", metadata=doc("empty = camtrap-<device id>"))
-    keepalive_s: int = field(default=60, metadata=rng(5, 3600))
-    backoff_min_s: float = field(default=1.0, metadata=rng(0.1, 600))
-    backoff_max_s: float = field(default=120.0, metadata=rng(1, 86400))
+    keepalive_s: int = field(default=60, metadata=rng(5, 3600, "MQTT keepalive"))
+    backoff_min_s: float = field(default=1.0, metadata=rng(0.1, 600, "first reconnect delay"))
+    backoff_max_s: float = field(default=120.0, metadata=rng(1, 86400, "reconnect delay cap"))
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ class LinkConfig:
     baud: int = field(default=115200, metadata=rng(1200, 3_000_000))
     ack_timeout_s: float = field(default=0.5, metadata=rng(0.01, 30))
     retries: int = field(default=3, metadata=rng(0, 20))
+    halt_command: str = field(
+        default="systemctl poweroff",
+        metadata=doc("run when the MCU asks the Pi to halt; empty = only acknowledge"),
+    )
+    shutdown_hold_s: float = field(
+        default=10.0, metadata=rng(0, 120, "max wait for queued HITs before halting")
+    )
 
 
 @dataclass(frozen=True)
@@ -147,12 +162,24 @@ class LoraConfig:
     region: Literal["EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470"] = "EU868"
     daily_airtime_s: float = field(default=30.0, metadata=rng(0, 86400, "TTN fair use: 30"))
     confirmed: bool = field(default=False, metadata=doc("confirmed uplinks cost downlinks"))
+    baud: int = field(default=0, metadata=rng(0, 3_000_000, "0 = the modem's default"))
+    data_rate: int | None = field(
+        default=None, metadata=rng(0, 15, "airtime accounting DR; unset = slowest for 11 B")
+    )
+    reserve_hits: int = field(
+        default=10, metadata=rng(0, 1000, "daily budget kept for hits, in uplinks")
+    )
+    heartbeat_interval_s: float = field(
+        default=21600.0, metadata=rng(600, 604800, "heartbeat uplink period")
+    )
 
 
 @dataclass(frozen=True)
 class HomeAssistantConfig:
     enabled: bool = field(default=False, metadata=doc("publish MQTT discovery configs"))
-    discovery_prefix: str = "homeassistant"
+    discovery_prefix: str = field(
+        default="homeassistant", metadata=doc("discovery topics; <prefix>/status = HA birth")
+    )
 
 
 @dataclass(frozen=True)
