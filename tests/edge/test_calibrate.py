@@ -6,6 +6,9 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from camtrap.core.calibrate import (
     CalibrationError,
     FieldRates,
@@ -20,8 +23,6 @@ from camtrap.core.calibrate import (
 )
 from camtrap.core.metrics import wilson
 from camtrap.core.verdict import Rule
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def single(scores: list[float], is_target: bool) -> list[ScoredBurst]:

@@ -8,13 +8,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from camtrap.core.calibrate import ScoredBurst, early_decision, full_decision
 from camtrap.core.pipeline import Detector, classify_burst
 from camtrap.core.targets import resolve_targets
 from camtrap.core.types import Frame
 from camtrap.core.verdict import Rule, settle
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 LABELS = ("leopard", "empty")
 SIZE = 4

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from camtrap.adapters.classifier import load_model
 from camtrap.cli import main
 

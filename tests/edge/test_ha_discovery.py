@@ -6,6 +6,7 @@ import json
 
 import paho.mqtt.publish as mqtt_publish
 import pytest
+
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.mqtt import MqttPublisher
 from camtrap.adapters.outbox import Outbox

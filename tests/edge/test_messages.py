@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from camtrap.core.messages import (
     Publication,
     availability_message,

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import pytest
+
 from camtrap.core.metrics import (
     OTHER,
     BurstRecord,

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.mqtt import MqttPublisher, read_password, tls_context
 from camtrap.adapters.outbox import Outbox

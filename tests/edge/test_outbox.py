@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from camtrap.adapters.outbox import Outbox, OutboxError
 from camtrap.core.types import EVENT_SEQ_MAX, Hit
 

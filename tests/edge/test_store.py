@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from camtrap.adapters.store import BurstStore, StorageError, write_durably
-from camtrap.core.outbox_policy import StoredBurst, eviction_order, plan_eviction, plan_free
-from camtrap.core.types import BurstMeta, Frame, FrameScore, Verdict
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+
+from camtrap.adapters.store import BurstStore, StorageError, write_durably
+from camtrap.core.outbox_policy import StoredBurst, eviction_order, plan_eviction, plan_free
+from camtrap.core.types import BurstMeta, Frame, FrameScore, Verdict
 
 T0 = datetime(2026, 11, 24, 6, 19, 33, tzinfo=UTC).timestamp()
 PIXELS = np.zeros((8, 8, 3), np.uint8)
