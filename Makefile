@@ -65,9 +65,10 @@ test: lint
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m camtrap bench $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite
 	$(BIN)/python -m tools.bench_early_exit
+	$(BIN)/python -m tools.bench_firmware_heap
 
 check-firmware: dev-deps
-	$(BIN)/python tools/check_firmware.py
+	$(BIN)/python -m tools.check_firmware
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

@@ -1,0 +1,361 @@
+"""The Pi's end of the serial link to the companion MCU (power-gated design), over pyserial.
+
+The codec is the firmware's own (`trapfw.link`: COBS + CRC-16, ACK/NACK, retransmit), so both
+ends run one implementation. Three pieces:
+
+* `McuLink`: a reader thread feeds bytes from the port into the codec, runs retransmits and
+  hands delivered messages to handlers; `send` is thread-safe. Garbled frames are dropped and
+  counted (`stats`), never raised.
+* `McuTriggerSource`: the `TriggerSource` port from TRIGGER frames. Sends HELLO and TIME at
+  start and READY on the first `wait`, answers each trigger with a RESULT (`report`, or
+  ``done`` when the app does not report), and on the MCU's SHUTDOWN request acknowledges, waits
+  for queued HITs to be acknowledged (bounded), and runs the halt command.
+* `McuHitSink`: drains the outbox's hits to the MCU as HIT frames (the exact LoRa uplink bytes
+  of `camtrap.lora.hits.hit_uplink`) and marks a hit sent only when the MCU acknowledged it,
+  so a hit is in the Pi's outbox or in the MCU's persistent queue, never in neither.
+
+    src = open_trigger_source(cfg, clock)     # [trigger] source = "mcu"
+    meta = src.wait(1.0)                      # BurstMeta(source="mcu:42", ...) or None
+    src.report(meta, event_id, result)        # RESULT(42, hit|miss|error)
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shlex
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from camtrap.core.ports import Clock
+from camtrap.core.types import BurstMeta
+from camtrap.errors import LinkError, UsageError
+from trapfw import link
+
+log = logging.getLogger("camtrap.mcu")
+
+SOURCE_PREFIX = "mcu:"
+VERSION = "camtrap-pi"
+VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
+BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize")
+
+
+class SerialPort(Protocol):
+    """What `McuLink` needs of a port: pyserial's ``Serial`` (with a read timeout) fits."""
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def event_seq_of(meta: BurstMeta) -> int | None:
+    """The MCU's event sequence carried by a trigger from this source (None for others)."""
+    if meta.source.startswith(SOURCE_PREFIX):
+        return int(meta.source[len(SOURCE_PREFIX) :])
+    return None
+
+
+class McuLink:
+    """A thread-safe `trapfw.link.Link` over a serial port, with a reader thread."""
+
+    def __init__(
+        self, port: SerialPort, clock: Clock, *, ack_timeout_s: float = 0.5, retries: int = 3
+    ) -> None:
+        self.port, self.clock = port, clock
+        self._link = link.Link(int(ack_timeout_s * 1000), retries, track_acks=True)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._handlers: dict[int, Callable[[link.Msg], None]] = {}
+        self._ack_handlers: list[Callable[[link.Msg], None]] = []
+        self.failed: list[link.Msg] = []
+
+    @property
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._link.stats)
+
+    def bad_frames(self) -> int:
+        stats = self.stats
+        return sum(stats[k] for k in BAD_FRAME_KEYS)
+
+    def on(self, mtype: int, handler: Callable[[link.Msg], None]) -> None:
+        self._handlers[mtype] = handler
+
+    def on_ack(self, handler: Callable[[link.Msg], None]) -> None:
+        self._ack_handlers.append(handler)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mcu-link", daemon=True)
+        self._thread.start()
+
+    def send(self, mtype: int, body: bytes = b"") -> None:
+        with self._lock:
+            self._link.send(mtype, body, self._now())
+            out = self._link.take_output()
+        self._write(out)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._link.idle()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self.port.close()
+
+    # -- the reader thread
+
+    def _now(self) -> int:
+        return int(self.clock.monotonic() * 1000)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.port.read(256)
+            except Exception as e:  # a vanished port: report once, stop reading
+                log.error("mcu link: read failed: %s", e)
+                return
+            self.pump(data)
+
+    def pump(self, data: bytes) -> None:
+        """Feed received bytes, run timers, dispatch messages (the reader thread calls this)."""
+        with self._lock:
+            now = self._now()
+            msgs = self._link.feed(data, now) if data else []
+            self._link.poll(now)
+            acked = list(self._link.acked or [])
+            if self._link.acked:
+                self._link.acked.clear()
+            failed, self._link.failed = self._link.failed, []
+            out = self._link.take_output()
+        self._write(out)
+        self.failed += failed
+        for msg in failed:
+            log.warning("mcu link: gave up sending %r", msg)
+        for msg in acked:
+            for handler in self._ack_handlers:
+                handler(msg)
+        for msg in msgs:
+            self._dispatch(msg)
+
+    def _dispatch(self, msg: link.Msg) -> None:
+        handler = self._handlers.get(msg.mtype)
+        if handler is None:
+            log.debug("mcu link: no handler for %r", msg)
+            return
+        try:
+            handler(msg)
+        except link.FrameError as e:
+            log.warning("mcu link: bad %s body: %s", link.NAMES.get(msg.mtype), e.reason)
+
+    def _write(self, data: bytes) -> None:
+        if data:
+            try:
+                self.port.write(data)
+            except Exception as e:
+                raise LinkError(f"mcu link: write failed: {e}") from None
+
+
+class McuTriggerSource:
+    """The `TriggerSource` port fed by TRIGGER frames from the MCU."""
+
+    def __init__(
+        self,
+        mcu: McuLink,
+        device_id: str,
+        clock: Clock,
+        *,
+        frame_interval_s: float,
+        max_queued: int = 4,
+        halt: Callable[[], None] | None = None,
+        hold_s: float = 10.0,
+    ) -> None:
+        self.mcu, self.device_id, self.clock = mcu, device_id, clock
+        self.frame_interval_s = frame_interval_s
+        self.halt, self.hold_s = halt, hold_s
+        self._queue: queue.Queue[BurstMeta] = queue.Queue(maxsize=max_queued)
+        self._open: list[int] = []  # sequences handed out without a RESULT yet
+        self._ready_sent = False
+        self.battery_mv: int | None = None
+        self.mcu_version: str | None = None
+        self.skipped = 0
+        self.halting = threading.Event()
+        mcu.on(link.TRIGGER, self._on_trigger)
+        mcu.on(link.SHUTDOWN, self._on_shutdown)
+        mcu.on(link.HELLO, self._on_hello)
+        mcu.on(link.STATUS, self._on_status)
+
+    def start(self) -> None:
+        self.mcu.start()
+        self.mcu.send(link.HELLO, link.hello_body(link.ROLE_PI, VERSION))
+        self.mcu.send(link.TIME, link.time_body(self.clock.now()))
+
+    # -- the TriggerSource port
+
+    def wait(self, timeout_s: float | None) -> BurstMeta | None:
+        if not self._ready_sent:
+            self._ready_sent = True
+            self.mcu.send(link.READY)
+        self._finish_unreported()
+        try:
+            meta = self._queue.get(timeout=timeout_s) if timeout_s else self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        seq = event_seq_of(meta)
+        if seq is not None:
+            self._open.append(seq)
+        return meta
+
+    def report(self, meta: BurstMeta, event_id: str, result: Any) -> None:
+        """The burst of ``meta`` is decided: RESULT(seq, verdict). Fits the app's on_result."""
+        seq = event_seq_of(meta)
+        if seq is None or seq not in self._open:
+            return
+        self._open.remove(seq)
+        decision = getattr(getattr(result, "verdict", None), "decision", "error")
+        self.mcu.send(link.RESULT, link.result_body(seq, VERDICT_CODES.get(decision, 2)))
+
+    def close(self) -> None:
+        self.mcu.close()
+
+    # -- handlers (reader thread)
+
+    def _on_trigger(self, msg: link.Msg) -> None:
+        seq, _, battery_mv = link.parse_trigger(msg.body)
+        self.battery_mv = battery_mv or self.battery_mv
+        meta = BurstMeta(
+            source=f"{SOURCE_PREFIX}{seq}",
+            device_id=self.device_id,
+            trigger_time=self.clock.now(),
+            frame_interval_s=self.frame_interval_s,
+        )
+        try:
+            self._queue.put_nowait(meta)
+        except queue.Full:
+            self.skipped += 1
+            self.mcu.send(link.RESULT, link.result_body(seq, link.VERDICT_SKIPPED))
+
+    def _on_hello(self, msg: link.Msg) -> None:
+        _, _, self.mcu_version = link.parse_hello(msg.body)
+        log.info("mcu: %s", self.mcu_version)
+
+    def _on_status(self, msg: link.Msg) -> None:
+        self.battery_mv = link.parse_status(msg.body)[0] or self.battery_mv
+
+    def _on_shutdown(self, msg: link.Msg) -> None:
+        if msg.body[:1] != bytes((link.SHUTDOWN_REQUEST,)) or self.halting.is_set():
+            return
+        self.halting.set()
+        threading.Thread(target=self._halt, name="mcu-halt", daemon=True).start()
+
+    def _halt(self) -> None:
+        """Ack, let queued messages (HITs) reach the MCU for up to hold_s, then halt."""
+        self.mcu.send(link.SHUTDOWN, link.shutdown_body(link.SHUTDOWN_ACK))
+        deadline = self.clock.monotonic() + self.hold_s
+        while not self.mcu.idle() and self.clock.monotonic() < deadline:
+            threading.Event().wait(0.05)
+        log.info("mcu asked the Pi to halt")
+        if self.halt is not None:
+            self.halt()
+
+    def _finish_unreported(self) -> None:
+        # The app asks for the next trigger: bursts it took and did not report are over.
+        while self._open:
+            seq = self._open.pop(0)
+            self.mcu.send(link.RESULT, link.result_body(seq, link.VERDICT_DONE))
+
+
+class McuHitSink:
+    """Outbox hits -> HIT frames to the MCU; ``mark_sent`` only once the MCU acknowledged."""
+
+    def __init__(self, outbox: Any, mcu: McuLink, clock: Clock, *, sink: str = "lora") -> None:
+        self.outbox, self.mcu, self.clock, self.sink = outbox, mcu, clock, sink
+        self.battery_mv: int | None = None
+        self._in_flight: dict[bytes, str] = {}  # HIT body -> event id
+        self._acked: list[str] = []
+        self._lock = threading.Lock()
+        mcu.on_ack(self._on_ack)
+
+    def start(self) -> None:
+        return None
+
+    def drain(self) -> int:
+        """Mark what the MCU acknowledged; send the pending hits not yet in flight."""
+        from camtrap.lora.hits import hit_uplink
+
+        with self._lock:
+            done, self._acked = self._acked, []
+        for event_id in done:
+            self.outbox.mark_sent(event_id, self.sink)
+        flying = set(self._in_flight.values())
+        for hit in self.outbox.pending(self.sink):
+            if hit.event_id in flying:
+                continue
+            body = hit_uplink(hit, self.clock.now(), self.battery_mv)
+            with self._lock:
+                self._in_flight[body] = hit.event_id
+            self.mcu.send(link.HIT, body)
+        return len(done)
+
+    def publish_telemetry(self, counters: Any) -> None:
+        return None  # the MCU's heartbeat carries the trap's counters
+
+    def stop(self) -> None:
+        return None
+
+    def _on_ack(self, msg: link.Msg) -> None:
+        if msg.mtype != link.HIT:
+            return
+        with self._lock:
+            event_id = self._in_flight.pop(msg.body, None)
+            if event_id is not None:
+                self._acked.append(event_id)
+
+
+def open_serial(port: str, baud: int) -> SerialPort:
+    """pyserial's Serial with a short read timeout (the reader thread polls timers)."""
+    import serial
+
+    try:
+        return serial.Serial(port, baud, timeout=0.05)
+    except (serial.SerialException, OSError) as e:
+        raise LinkError(f"mcu link: cannot open {port}: {e}") from None
+
+
+def halt_command(command: str) -> Callable[[], None] | None:
+    """A callable running ``command`` (e.g. ``systemctl poweroff``), or None when empty."""
+    if not command.strip():
+        return None
+    argv = shlex.split(command)
+
+    def run() -> None:
+        subprocess.run(argv, check=False)
+
+    return run
+
+
+def open_trigger_source(cfg: Any, clock: Clock) -> McuTriggerSource:
+    """The trigger source for ``[trigger] source = "mcu"``, started."""
+    if cfg.trigger.source != "mcu":
+        raise UsageError('open_trigger_source needs [trigger] source = "mcu"')
+    lc = cfg.link
+    mcu = McuLink(
+        open_serial(lc.port, lc.baud), clock, ack_timeout_s=lc.ack_timeout_s, retries=lc.retries
+    )
+    src = McuTriggerSource(
+        mcu,
+        cfg.device.id,
+        clock,
+        frame_interval_s=cfg.camera.interval_s,
+        max_queued=max(1, cfg.trigger.max_pending + 1),
+        halt=halt_command(lc.halt_command),
+        hold_s=lc.shutdown_hold_s,
+    )
+    src.start()
+    return src

@@ -1,0 +1,1 @@
+__import__("trapfw.hal").hal.boot()  # hold the Pi power switch off from the first moment

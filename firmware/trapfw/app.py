@@ -1,0 +1,244 @@
+"""The MCU main loop: hardware in, events to the state machine, its actions back to hardware.
+
+No ``import machine`` here: the hardware comes in as ``hw`` (``trapfw.hal.Board`` on a device, a
+fake in tests and in the MicroPython VM) with::
+
+    now_ms() -> int                 take_pir() -> bool      halt_level() -> bool
+    battery_mv() -> int             pi_power(on)            pi_read() -> bytes | None
+    pi_write(data)                  log(text)
+
+One pass of `App.poll` reads the PIR flag, the halt line and the UART, feeds the link and the
+state machine, runs the actions, saves the state when asked (before the link's ACKs are
+written, so a HIT is durable before the Pi sees its ACK), pumps the radio and writes the link's
+output. The watchdog is fed by the caller's loop after each pass, and only there.
+"""
+
+from trapfw import fsm, link
+
+try:  # noqa: SIM105 (no contextlib on MicroPython)
+    from typing import Any
+except ImportError:  # MicroPython: annotations are not evaluated there
+    pass
+
+
+class Config:
+    """Settings as plain attributes (keys and checks: trapfw.settings, which validated them)."""
+
+    def __init__(self, values):
+        for key in values:
+            setattr(self, key, values[key])
+
+    def __getattr__(self, name: str) -> "Any":
+        raise AttributeError(name)
+
+
+class App:
+    """The firmware's shell around `fsm.step`; see the module docstring."""
+
+    def __init__(self, hw, cfg, ring, radio):
+        self.hw, self.cfg, self.ring, self.radio = hw, cfg, ring, radio
+        saved = ring.load()
+        self.state = fsm.restore(cfg, saved or {})
+        self.link = link.Link(cfg.link_ack_ms, cfg.link_retries, accept=self._accept)
+        self.offered = []  # queued hits handed to the radio
+        self.faults = []  # (now, reason), the latest few
+        self._halt = False
+        self._battery_due = 0
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def start(self, now, wake):
+        """First pass after a reset: ``wake`` is "cold", "wake" (timer) or "pir"."""
+        self.dispatch(("boot", "cold" if wake == "cold" else "wake"), now)
+        self._measure(now)
+        if wake == "pir":
+            self.dispatch(("pir", None), now)
+        self._flush()
+
+    def poll(self, now):
+        """One pass of the main loop."""
+        if self.hw.take_pir():
+            self._measure(now)
+            self.dispatch(("pir", None), now)
+        self._watch_halt(now)
+        data = self.hw.pi_read()
+        if data:
+            for msg in self.link.feed(data, now):
+                self._on_message(msg, now)
+        self.link.poll(now)
+        while self.link.failed:
+            self.link.failed.pop(0)
+            self.dispatch(("link_fail", None), now)
+        if now >= self._battery_due:
+            self._measure(now)
+        self.dispatch(("tick", None), now)
+        self._pump_radio(now)
+        self._flush()
+
+    def next_wake(self, now):
+        """When the next pass has work to do, ms."""
+        times = [fsm.next_deadline(self.state)]
+        if not fsm.may_sleep(self.state):
+            times.append(self._battery_due)  # asleep, the battery is read at each wake instead
+        deadline = self.link.next_deadline()
+        if deadline is not None:
+            times.append(deadline)
+        radio = self.radio.next_wake(now)
+        if radio is not None:
+            times.append(radio)
+        return max(now, min(times))
+
+    def may_sleep(self):
+        """Deep sleep is allowed: Pi off, link and radio idle."""
+        return fsm.may_sleep(self.state) and self.link.idle() and not self.radio.busy()
+
+    # -- events and actions -----------------------------------------------------------------
+
+    def dispatch(self, event, now):
+        new, actions = fsm.step(self.state, event, now)
+        self.state = new
+        save = False
+        act: tuple
+        for act in actions:
+            kind = act[0]
+            if kind == "power":
+                self.hw.pi_power(act[1])
+                if not act[1]:
+                    self.link.reset()  # an unpowered Pi acknowledges nothing
+            elif kind == "send":
+                self.link.send(act[1], act[2], now)
+            elif kind == "save":
+                save = True
+            elif kind == "heartbeat":
+                self.radio.heartbeat(now, act[1])
+            elif kind == "fault":
+                self._fault(now, act[1])
+        if save:
+            self.ring.save(self.state.persistent())
+        self._offer_new_hits(now)
+
+    def _on_message(self, msg, now):
+        event = _event_of(msg)
+        if event is None:
+            self.hw.log("link: ignored " + repr(msg))
+            return
+        self.dispatch(event, now)
+
+    def _accept(self, msg):
+        return msg.mtype != link.HIT or fsm.can_accept_hit(self.state)
+
+    def _measure(self, now):
+        self._battery_due = now + self.cfg.battery_period_s * 1000
+        self.dispatch(("battery", self.hw.battery_mv()), now)
+        temp_c = getattr(self.hw, "temp_c", None)
+        if temp_c is not None:
+            self.dispatch(("temp", temp_c()), now)
+
+    def _watch_halt(self, now):
+        level = bool(self.hw.halt_level()) and self.state.pi_powered()
+        if level and not self._halt:
+            self.dispatch(("halt", None), now)
+        self._halt = level
+
+    def _fault(self, now, reason):
+        self.faults = self.faults[-7:] + [(now, reason)]  # noqa: RUF005 (MicroPython)
+        self.hw.log("fault: " + reason)
+
+    def _offer_new_hits(self, now):
+        for data in self.state.queue:
+            if data not in self.offered:
+                self.offered.append(data)
+                self.radio.offer_hit(now, data)
+
+    def _pump_radio(self, now):
+        for data in self.radio.poll(now, self.state.battery_mv or None):
+            if data in self.offered:
+                self.offered.remove(data)
+            self.dispatch(("uplinked", data), now)
+
+    def _flush(self):
+        out = self.link.take_output()
+        if out:
+            self.hw.pi_write(out)
+
+
+def _event_of(msg):
+    """A link message from the Pi -> a state machine event (None: not for us)."""
+    t, body = msg.mtype, msg.body
+    try:
+        if t == link.HELLO:
+            return ("hello", link.parse_hello(body))
+        if t == link.READY:
+            return ("ready", None)
+        if t == link.RESULT:
+            return ("result", link.parse_result(body))
+        if t == link.HIT:
+            return ("hit", body)
+        if t == link.SHUTDOWN:
+            return ("shutdown_ack", None)  # an ack, or the Pi's own request: both mean "halting"
+        if t == link.STATUS:
+            return ("status_req", None)
+        if t == link.TIME:
+            return ("time", link.parse_time(body))
+    except link.FrameError:
+        return None
+    return None
+
+
+class LazyRadio:
+    """Builds the real radio (``build()``) on first use: an event with nothing to uplink (most
+    triggers are empty) never loads the LoRa stack, ~40 KB of bytecode on the heap."""
+
+    def __init__(self, build):
+        self._build = build
+        self.radio = None
+
+    def _get(self):
+        if self.radio is None:
+            self.radio = self._build()
+        return self.radio
+
+    def offer_hit(self, now, data):
+        self._get().offer_hit(now, data)
+
+    def heartbeat(self, now, fields):
+        self._get().heartbeat(now, fields)
+
+    def poll(self, now, battery_mv):
+        return [] if self.radio is None else self.radio.poll(now, battery_mv)
+
+    def busy(self):
+        return self.radio is not None and self.radio.busy()
+
+    def next_wake(self, now):
+        return None if self.radio is None else self.radio.next_wake(now)
+
+    def snapshot(self):
+        """The radio's state to keep through a reset (None when it was never loaded)."""
+        return None if self.radio is None else self.radio.snapshot()
+
+
+class NullRadio:
+    """No modem (``modem = "none"``): hits are released at once, heartbeats dropped."""
+
+    def __init__(self):
+        self._done = []
+
+    def offer_hit(self, now, data):
+        self._done.append(data)
+
+    def heartbeat(self, now, fields):
+        pass
+
+    def poll(self, now, battery_mv):
+        done, self._done = self._done, []
+        return done
+
+    def busy(self):
+        return False
+
+    def next_wake(self, now):
+        return now if self._done else None
+
+    def snapshot(self):
+        return None

@@ -1,0 +1,646 @@
+"""The MCU's state machine as a table: ``step(state, event, now) -> (state, actions)``.
+
+Pure: no I/O and no clock; ``now`` is milliseconds on the MCU's clock and every deadline is
+compared with it. The hal main loop turns hardware into events and actions into hardware.
+
+Modes (``settings.mode``):
+
+* power-gated: sleep -> (PIR) booting -> (READY, TRIGGER sent) burst -> (all RESULTs)
+  shutdown -> (Pi halt signal or grace timeout) sleep. Boot, burst and shutdown have timeouts,
+  the Pi's on-time per event is capped (``max_on_s``), a PIR during a burst is forwarded as an
+  extra TRIGGER with a new event sequence, and a retrigger lockout follows every power-off.
+* always-on: the Pi is powered and watches the PIR itself; the MCU queues HITs for the radio,
+  counts RESULTs, watches the battery and sends heartbeats.
+
+Both: below ``battery_cutoff_mv`` the Pi is never booted (and is shut down if on), one
+low-battery uplink is sent, and the unit leaves ``lowbat`` only above cutoff + hysteresis.
+
+Events are tuples ``(kind, value)``; actions are tuples::
+
+    ("power", 1|0)                 Pi 5 V rail on or off
+    ("send", link_type, body)      a message to the Pi over the link
+    ("save",)                      persist the state now (counters, sequence, hit queue)
+    ("heartbeat", fields)          queue a heartbeat uplink (fields: see heartbeat_fields)
+    ("fault", reason)              report a fault (the unit carries on)
+
+Every (state, event) pair has a handler (``table()``: the rows below plus the handlers common
+to every state); an unknown state or event is an explicit fault.
+"""
+
+from trapfw import link
+
+STATES = ("sleep", "booting", "burst", "shutdown", "lowbat", "on", "fault")
+EVENTS = (
+    "boot",  # value: "cold" (reset, brown-out) or "wake" (from deep sleep)
+    "tick",  # time passed; deadlines are checked
+    "pir",  # the PIR went high
+    "battery",  # value: battery mV just measured
+    "hello",  # the Pi said HELLO
+    "ready",  # the Pi's service is up
+    "result",  # value: (event_seq, verdict)
+    "hit",  # value: LoRa hit uplink bytes (the link already ACKed them)
+    "shutdown_ack",  # the Pi agreed to halt
+    "halt",  # the Pi's halt signal went high
+    "uplinked",  # value: a queued hit's bytes the radio is done with (sent, or folded)
+    "link_fail",  # a message to the Pi was given up after its retries
+    "time",  # value: unix seconds from the Pi
+    "status_req",  # the Pi asked for STATUS
+    "temp",  # value: MCU temperature, degrees C (None: no sensor)
+)
+
+# Fault reason codes (also counted in state.faults).
+MAX_ON_TIME = "max_on_time"
+BOOT_TIMEOUT = "boot_timeout"
+BURST_TIMEOUT = "burst_timeout"
+SHUTDOWN_TIMEOUT = "shutdown_timeout"
+PI_HALTED = "pi_halted"
+LINK_FAIL = "link_fail"
+QUEUE_FULL = "queue_full"
+UNDEFINED = "undefined"
+
+SEQ_MASK = 0xFFFFFF
+PERSISTENT = (
+    "event_seq",
+    "triggers",
+    "hits",
+    "boot_failures",
+    "faults",
+    "lowbat",
+    "lowbat_sent",
+    "booted_at",
+    "next_heartbeat",
+    "lockout_until",
+    "hb_triggers",
+    "hb_hits",
+    "queue",
+)
+VOLATILE = (
+    "name",
+    "battery_mv",
+    "pi_on_at",
+    "deadline",
+    "pending",
+    "index",
+    "acked",
+    "reason",
+    "time_offset",
+    "temp_c",
+)
+
+
+class State:
+    """The whole machine state: the state name, counters, deadlines and the hit queue."""
+
+    def __init__(self, cfg, **values):
+        self.cfg = cfg
+        self.name = "sleep" if cfg.mode == "power-gated" else "on"
+        self.event_seq = 0  # the last allocated event sequence (persistent, 24 bits)
+        self.triggers = self.hits = self.boot_failures = self.faults = 0
+        self.lowbat = self.lowbat_sent = False
+        self.booted_at = self.next_heartbeat = self.lockout_until = 0
+        self.hb_triggers = self.hb_hits = 0  # counters at the last heartbeat
+        self.queue: tuple = ()  # hit uplink payloads acknowledged to the Pi, oldest first
+        self.battery_mv = 0  # 0 = not measured yet: never boot the Pi on that
+        self.pi_on_at = None  # when the Pi was powered, ms
+        self.deadline = None  # the current state's timeout, ms
+        self.pending: tuple = ()  # event sequences triggered but without a RESULT yet
+        self.index = 0  # triggers sent in this power cycle
+        self.acked = False  # the Pi acked SHUTDOWN
+        self.reason = ""  # the last fault reason
+        self.time_offset = None  # unix seconds minus MCU seconds, once the Pi sent TIME
+        self.temp_c = None  # the last temperature reading
+        for key in values:
+            if key not in PERSISTENT and key not in VOLATILE:
+                raise ValueError("unknown state field: " + key)
+            setattr(self, key, values[key])
+
+    def replace(self, **changes):
+        new = State(self.cfg)
+        for key in PERSISTENT + VOLATILE:
+            setattr(new, key, changes[key] if key in changes else getattr(self, key))
+        return new
+
+    def persistent(self):
+        """The fields that survive a reset, as a dict (see trapfw.state)."""
+        return {key: getattr(self, key) for key in PERSISTENT}
+
+    def pi_powered(self):
+        return self.pi_on_at is not None
+
+    def __repr__(self):
+        return f"State({self.name}, seq={self.event_seq}, queue={len(self.queue)})"
+
+
+def restore(cfg, saved):
+    """A State from persisted fields (unknown fields are ignored, missing ones default)."""
+    state = State(cfg)
+    for key in PERSISTENT:
+        if key in saved:
+            setattr(state, key, tuple(saved[key]) if key == "queue" else saved[key])
+    return state
+
+
+def step(state, event, now):
+    """One transition. Returns (new state, list of actions)."""
+    kind = event[0]
+    handler = lookup(state.name, kind)
+    if handler is None:
+        return _fault(state, now, UNDEFINED + ":" + str(state.name) + ":" + str(kind))
+    return handler(state, event[1] if len(event) > 1 else None, now)
+
+
+def next_deadline(state):
+    """The earliest time at which a "tick" changes something, ms (None: nothing scheduled)."""
+    times = [state.next_heartbeat]
+    if state.deadline is not None:
+        times.append(state.deadline)
+    if state.pi_on_at is not None and state.cfg.mode == "power-gated":
+        times.append(state.pi_on_at + _ms(state.cfg.max_on_s))
+    if state.name == "fault":
+        times.append(0)
+    return min(times)
+
+
+def can_accept_hit(state):
+    """False when the hit queue is full: the link answers NACK busy and the Pi keeps it."""
+    return len(state.queue) < state.cfg.max_queue
+
+
+def may_sleep(state):
+    """True when the MCU may sleep deeply (Pi off, nothing in flight)."""
+    return state.name in ("sleep", "lowbat")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by the handlers
+
+
+def _ms(seconds):
+    return int(seconds * 1000)
+
+
+def _fault(state, now, reason):
+    new = state.replace(name="fault", reason=reason, faults=state.faults + 1, deadline=now)
+    return new, [("fault", reason)]
+
+
+def _power_off(state, now, acts):
+    """Cut the Pi and settle in the idle state of the mode (lockout starts now)."""
+    acts.append(("power", 0))
+    acts.append(("save",))
+    if state.lowbat:
+        idle = "lowbat"
+    elif state.cfg.mode == "power-gated":
+        idle = "sleep"
+    else:
+        idle = "on"
+        acts.append(("power", 1))
+    new = state.replace(
+        name=idle,
+        pi_on_at=None if idle != "on" else now,
+        deadline=None,
+        pending=(),
+        index=0,
+        acked=False,
+        lockout_until=now + _ms(state.cfg.lockout_s),
+    )
+    return new, acts
+
+
+def _fault_off(state, now, reason, acts):
+    acts.append(("fault", reason))
+    new, acts = _power_off(state.replace(faults=state.faults + 1, reason=reason), now, acts)
+    return new, acts
+
+
+def _request_shutdown(state, now, acts):
+    acts.append(("send", link.SHUTDOWN, link.shutdown_body(link.SHUTDOWN_REQUEST)))
+    grace = now + _ms(state.cfg.shutdown_grace_s)
+    if state.pi_on_at is not None and state.cfg.mode == "power-gated":
+        grace = min(grace, state.pi_on_at + _ms(state.cfg.max_on_s))
+    return state.replace(name="shutdown", deadline=grace, acked=False), acts
+
+
+def _next_seq(state):
+    return (state.event_seq + 1) & SEQ_MASK
+
+
+def heartbeat_fields(state):
+    """What a heartbeat reports (the keyword arguments of trapfw.payload.encode_heartbeat)."""
+    return {
+        "battery_mv": state.battery_mv or None,
+        "last_event_seq": state.event_seq,
+        "triggers": state.triggers - state.hb_triggers,
+        "hits": state.hits - state.hb_hits,
+        "hits_unsent": min(len(state.queue), state.hits - state.hb_hits),
+        "temp_c": state.temp_c,
+    }
+
+
+def _heartbeat(state, now, acts):
+    if now < state.next_heartbeat:
+        return state
+    acts.append(("heartbeat", heartbeat_fields(state)))
+    acts.append(("save",))
+    period = _ms(state.cfg.heartbeat_s)
+    nxt = state.next_heartbeat + period
+    if nxt <= now:  # slept through one or more: do not send a backlog
+        nxt = now + period
+    return state.replace(next_heartbeat=nxt, hb_triggers=state.triggers, hb_hits=state.hits)
+
+
+def _ignore(state, value, now):
+    return state, []
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers valid in every state
+
+
+def _boot(state, value, now):
+    """Reset or wake: start from the persisted fields in the mode's idle state.
+
+    HELLO goes out only to a running Pi (always-on); a power-gated Pi says HELLO after booting.
+    """
+    acts: list = []
+    if state.cfg.mode == "always-on":
+        acts.append(("send", link.HELLO, link.hello_body(link.ROLE_MCU, "trapfw")))
+    cold = value != "wake"
+    hb = state.next_heartbeat
+    if cold or hb <= 0 or hb > now + _ms(state.cfg.heartbeat_s):  # unset, or the clock reset
+        hb = now + _ms(state.cfg.heartbeat_s)
+    new = state.replace(
+        name="lowbat" if state.lowbat else ("sleep" if state.cfg.mode == "power-gated" else "on"),
+        booted_at=now if cold else state.booted_at,
+        next_heartbeat=hb,
+        lockout_until=0 if cold else state.lockout_until,
+        pi_on_at=None,
+        deadline=None,
+        pending=(),
+        index=0,
+    )
+    if new.name == "on":
+        acts.append(("power", 1))
+        new = new.replace(pi_on_at=now)
+    else:
+        acts.insert(0, ("power", 0))
+    return new, acts
+
+
+def _hit(state, value, now):
+    if not can_accept_hit(state):
+        return state.replace(faults=state.faults + 1, reason=QUEUE_FULL), [("fault", QUEUE_FULL)]
+    new = state.replace(queue=state.queue + (bytes(value),), hits=state.hits + 1)  # noqa: RUF005
+    return new, [("save",)]
+
+
+def _uplinked(state, value, now):
+    """The radio is done with a queued hit (value: its bytes; None: the oldest)."""
+    queue = list(state.queue)
+    if value is None and queue:
+        queue.pop(0)
+    elif value in queue:
+        queue.remove(value)
+    else:
+        return state, []
+    return state.replace(queue=tuple(queue)), [("save",)]
+
+
+def _hello(state, value, now):
+    return state, [("send", link.HELLO, link.hello_body(link.ROLE_MCU, "trapfw"))]
+
+
+def _time(state, value, now):
+    return state.replace(time_offset=int(value) - now // 1000), []
+
+
+def _temp(state, value, now):
+    return state.replace(temp_c=None if value is None else int(value)), []
+
+
+def _status(state, value, now):
+    flags = link.STATUS_LOW_BATTERY if state.lowbat else 0
+    if state.cfg.mode == "power-gated":
+        flags |= link.STATUS_POWER_GATED
+    body = link.status_body(
+        state.battery_mv,
+        -128 if state.temp_c is None else state.temp_c,
+        flags,
+        (now - state.booted_at) // 1000,
+        state.triggers,
+        state.hits,
+        state.boot_failures,
+        len(state.queue),
+    )
+    return state, [("send", link.STATUS, body)]
+
+
+def _tick_idle(state, value, now):
+    acts = []
+    return _heartbeat(state, now, acts), acts
+
+
+def _battery_idle(state, value, now):
+    """Battery reading while the Pi is off (sleep, lowbat, fault)."""
+    cfg = state.cfg
+    acts = []
+    if value < cfg.battery_cutoff_mv and not state.lowbat:
+        return _enter_lowbat(state.replace(battery_mv=value), acts)
+    if state.lowbat and value >= cfg.battery_cutoff_mv + cfg.battery_hysteresis_mv:
+        new = state.replace(battery_mv=value, lowbat=False, lowbat_sent=False)
+        if state.name == "lowbat":
+            return _leave_lowbat(new, now, acts)
+        return new, [("save",)]
+    return state.replace(battery_mv=value), acts
+
+
+def _enter_lowbat(state, acts):
+    if not state.lowbat_sent:
+        acts.append(("heartbeat", heartbeat_fields(state)))
+    acts.append(("save",))
+    name = "lowbat" if state.name in ("sleep", "lowbat") else state.name
+    return state.replace(lowbat=True, lowbat_sent=True, name=name), acts
+
+
+def _leave_lowbat(state, now, acts):
+    acts.append(("save",))
+    if state.cfg.mode == "power-gated":
+        return state.replace(name="sleep"), acts
+    acts.append(("power", 1))
+    return state.replace(name="on", pi_on_at=now), acts
+
+
+# --------------------------------------------------------------------------------------------
+# Power-gated: sleep
+
+
+def _sleep_pir(state, value, now):
+    cfg = state.cfg
+    if state.lowbat or state.battery_mv < cfg.battery_cutoff_mv or now < state.lockout_until:
+        return state, []
+    seq = _next_seq(state)
+    new = state.replace(
+        name="booting",
+        event_seq=seq,
+        triggers=state.triggers + 1,
+        pi_on_at=now,
+        deadline=now + _ms(cfg.boot_timeout_s),
+        pending=(seq,),
+        index=0,
+    )
+    return new, [("save",), ("power", 1)]
+
+
+# Power-gated: Pi on (booting, burst, shutdown)
+
+
+def _on_tick(state, now, acts):
+    """Common tick work while the Pi is powered: heartbeat and the on-time cap."""
+    state = _heartbeat(state, now, acts)
+    capped = state.cfg.mode == "power-gated" and state.pi_on_at is not None
+    if capped and now >= state.pi_on_at + _ms(state.cfg.max_on_s):
+        return _fault_off(state, now, MAX_ON_TIME, acts), True
+    return (state, acts), False
+
+
+def _booting_tick(state, value, now):
+    acts = []
+    done, capped = _on_tick(state, now, acts)
+    if capped or now < done[0].deadline:
+        return done
+    state = done[0].replace(boot_failures=done[0].boot_failures + 1)
+    return _fault_off(state, now, BOOT_TIMEOUT, acts)
+
+
+def _booting_ready(state, value, now):
+    acts = []
+    for i, seq in enumerate(state.pending):
+        acts.append(("send", link.TRIGGER, link.trigger_body(seq, i, state.battery_mv)))
+    deadline = now + _ms(state.cfg.burst_timeout_s)
+    return state.replace(name="burst", deadline=deadline, index=len(state.pending)), acts
+
+
+def _extra_trigger(state, value, now):
+    """PIR while the Pi is booting or bursting: one more trigger, with its own sequence."""
+    seq = _next_seq(state)
+    acts: list = [("save",)]
+    new = state.replace(
+        event_seq=seq,
+        triggers=state.triggers + 1,
+        pending=state.pending + (seq,),  # noqa: RUF005 (no * in MicroPython tuples)
+        index=state.index + 1,
+    )
+    if state.name == "burst":
+        acts.append(("send", link.TRIGGER, link.trigger_body(seq, state.index, state.battery_mv)))
+        new = new.replace(deadline=now + _ms(state.cfg.burst_timeout_s))
+    return new, acts
+
+
+def _battery_on(state, value, now):
+    """Battery reading while the Pi is powered: below the cutoff, ask it to halt."""
+    if value >= state.cfg.battery_cutoff_mv:
+        return _battery_idle(state, value, now)
+    acts = []
+    state, acts = _enter_lowbat(state.replace(battery_mv=value), acts)
+    if state.name == "shutdown":
+        return state, acts
+    return _request_shutdown(state, now, acts)
+
+
+def _pi_halted(state, value, now):
+    """The halt signal outside a shutdown: the Pi stopped on its own (crash, user)."""
+    return _fault_off(state, now, PI_HALTED, [])
+
+
+def _burst_tick(state, value, now):
+    acts = []
+    done, capped = _on_tick(state, now, acts)
+    if capped or now < done[0].deadline:
+        return done
+    acts.append(("fault", BURST_TIMEOUT))
+    new = done[0].replace(faults=done[0].faults + 1, reason=BURST_TIMEOUT)
+    return _request_shutdown(new, now, acts)
+
+
+def _burst_result(state, value, now):
+    seq = value[0]
+    pending = tuple(s for s in state.pending if s != seq)
+    new = state.replace(pending=pending)
+    if pending:
+        return new, []
+    return _request_shutdown(new, now, [])
+
+
+def _burst_ready(state, value, now):
+    """READY again mid-burst: the Pi restarted, so send the open triggers again."""
+    acts = []
+    for i, seq in enumerate(state.pending):
+        acts.append(("send", link.TRIGGER, link.trigger_body(seq, i, state.battery_mv)))
+    return state.replace(deadline=now + _ms(state.cfg.burst_timeout_s)), acts
+
+
+def _burst_link_fail(state, value, now):
+    acts: list = [("fault", LINK_FAIL)]
+    new = state.replace(faults=state.faults + 1, reason=LINK_FAIL)
+    return _request_shutdown(new, now, acts)
+
+
+def _burst_shutdown_ack(state, value, now):
+    """The Pi halts on its own initiative: wait for its halt signal (no request needed)."""
+    new, _ = _request_shutdown(state, now, [])
+    return new.replace(acked=True), []
+
+
+def _shutdown_tick(state, value, now):
+    acts = []
+    done, capped = _on_tick(state, now, acts)
+    if capped or now < done[0].deadline:
+        return done
+    if state.acked:
+        return _power_off(done[0], now, acts)  # acked but no halt line: the grace is enough
+    return _fault_off(done[0], now, SHUTDOWN_TIMEOUT, acts)
+
+
+def _shutdown_ack(state, value, now):
+    return state.replace(acked=True), []
+
+
+def _shutdown_halt(state, value, now):
+    return _power_off(state, now, [])
+
+
+def _shutdown_result(state, value, now):
+    return state.replace(pending=tuple(s for s in state.pending if s != value[0])), []
+
+
+# Always-on
+
+
+def _on_result(state, value, now):
+    """The Pi ran a burst on its own PIR: count it (heartbeats report triggers and hits)."""
+    return state.replace(triggers=state.triggers + 1, event_seq=value[0] & SEQ_MASK), []
+
+
+def _on_battery(state, value, now):
+    if value >= state.cfg.battery_cutoff_mv:
+        return _battery_idle(state, value, now)
+    return _battery_on(state, value, now)
+
+
+def _on_halt(state, value, now):
+    """The Pi halted while it should run: count it, power-cycle it."""
+    return _fault_off(state, now, PI_HALTED, [])
+
+
+def _on_tick_always(state, value, now):
+    acts = []
+    return _heartbeat(state, now, acts), acts
+
+
+# Fault: the next tick recovers to the mode's idle state with the Pi cut.
+
+
+def _fault_tick(state, value, now):
+    if state.cfg.mode == "always-on" and not state.lowbat and state.pi_on_at is not None:
+        return state.replace(name="on", deadline=None), []  # the Pi keeps running
+    return _power_off(state, now, [])
+
+
+# --------------------------------------------------------------------------------------------
+# The table: every (state, event) pair, spelled out.
+
+_COMMON = {
+    "boot": _boot,
+    "hit": _hit,
+    "uplinked": _uplinked,
+    "hello": _hello,
+    "time": _time,
+    "status_req": _status,
+    "temp": _temp,
+}
+
+_ROWS = {
+    "sleep": {
+        "tick": _tick_idle,
+        "pir": _sleep_pir,
+        "battery": _battery_idle,
+        "ready": _ignore,  # a Pi that is off cannot be ready: stray bytes, nothing to do
+        "result": _ignore,
+        "shutdown_ack": _ignore,
+        "halt": _ignore,  # the halt line floats high while the Pi is unpowered
+        "link_fail": _ignore,
+    },
+    "booting": {
+        "tick": _booting_tick,
+        "pir": _extra_trigger,
+        "battery": _battery_on,
+        "ready": _booting_ready,
+        "result": _ignore,  # no trigger was sent yet
+        "shutdown_ack": _burst_shutdown_ack,
+        "halt": _pi_halted,
+        "link_fail": _ignore,  # only HELLO/STATUS can fail before READY
+    },
+    "burst": {
+        "tick": _burst_tick,
+        "pir": _extra_trigger,
+        "battery": _battery_on,
+        "ready": _burst_ready,
+        "result": _burst_result,
+        "shutdown_ack": _burst_shutdown_ack,
+        "halt": _pi_halted,
+        "link_fail": _burst_link_fail,
+    },
+    "shutdown": {
+        "tick": _shutdown_tick,
+        "pir": _ignore,  # retrigger lockout: the Pi is halting
+        "battery": _battery_on,
+        "ready": _ignore,
+        "result": _shutdown_result,
+        "shutdown_ack": _shutdown_ack,
+        "halt": _shutdown_halt,
+        "link_fail": _ignore,  # the grace timeout covers a silent Pi
+    },
+    "lowbat": {
+        "tick": _tick_idle,
+        "pir": _ignore,  # never boot the Pi below the cutoff
+        "battery": _battery_idle,
+        "ready": _ignore,
+        "result": _ignore,
+        "shutdown_ack": _ignore,
+        "halt": _ignore,
+        "link_fail": _ignore,
+    },
+    "on": {
+        "tick": _on_tick_always,
+        "pir": _ignore,  # always-on: the Pi watches the PIR itself
+        "battery": _on_battery,
+        "ready": _ignore,
+        "result": _on_result,
+        "shutdown_ack": _ignore,
+        "halt": _on_halt,
+        "link_fail": _ignore,  # the Pi retries its own messages; ours are informational
+    },
+    "fault": {
+        "tick": _fault_tick,
+        "pir": _ignore,
+        "battery": _battery_idle,
+        "ready": _ignore,
+        "result": _ignore,
+        "shutdown_ack": _ignore,
+        "halt": _ignore,
+        "link_fail": _ignore,
+    },
+}
+
+
+def table():
+    """Every (state, event) pair and its handler, as one dict (tests, docs)."""
+    return {(name, kind): lookup(name, kind) for name in _ROWS for kind in EVENTS}
+
+
+def lookup(name, kind):
+    """The handler of (state name, event kind), or None when the pair is not defined."""
+    row = _ROWS.get(name)
+    if row is None:
+        return None
+    return row.get(kind) or _COMMON.get(kind)

