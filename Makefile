@@ -12,7 +12,7 @@ DEMO_BURSTS := demo/bursts
 DEMO_MODEL := models/camtrap-demo
 DEMO_OUT := out/demo
 
-.PHONY: all demo test lint bench check-firmware venv dev-deps train-deps node-deps clean format
+.PHONY: all demo test lint bench check-firmware demo-model venv dev-deps train-deps node-deps clean format
 
 all: test
 
@@ -69,6 +69,9 @@ bench: $(VENV)/.stamp-dev
 
 check-firmware: dev-deps
 	$(BIN)/python -m tools.check_firmware
+
+demo-model: $(VENV)/.stamp-train
+	PY=$(BIN)/python bash tools/make_demo_model.sh
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

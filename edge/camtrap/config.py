@@ -320,7 +320,7 @@ def _kind(value: Any) -> str:
 
 
 def reference() -> list[tuple[str, str, str, str]]:
-    """Every key as (dotted key, type, default, description), for docs and `--help`."""
+    """Every key as (dotted key, type, TOML default, description), for docs/config.md."""
     rows: list[tuple[str, str, str, str]] = []
     hints = typing.get_type_hints(Config)
     for section in fields(Config):
@@ -331,14 +331,36 @@ def reference() -> list[tuple[str, str, str, str]]:
             bounds = ""
             if meta.get("min") is not None or meta.get("max") is not None:
                 bounds = f" [{_fmt(meta.get('min'))}..{_fmt(meta.get('max'))}]"
-            tname = getattr(sub_hints[f.name], "__name__", str(sub_hints[f.name]))
-            tname = tname.replace("typing.", "")
             rows.append(
                 (
                     f"{section.name}.{f.name}",
-                    tname,
-                    repr(f.default),
+                    _type_name(sub_hints[f.name]),
+                    _toml_value(f.default),
                     str(meta.get("doc", "")) + bounds,
                 )
             )
     return rows
+
+
+def _type_name(tp: Any) -> str:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Literal:
+        return " / ".join(f'"{a}"' for a in args if a != "")
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
+    if origin is tuple:
+        inner = ["..." if a is Ellipsis else _type_name(a) for a in args]
+        return "[" + ", ".join(inner) + "]"
+    return {bool: "bool", int: "int", float: "number", str: "string"}.get(tp, str(tp))
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
