@@ -156,7 +156,6 @@ class Service:
     telemetry_s: float = 3600.0
     plan: Plan | None = None
     on_result: OnResult | None = None
-    seq_of: Callable[[BurstMeta], int | None] | None = None  # e.g. the MCU's event sequence
     finished: Callable[[], bool] = lambda: False
     stop: threading.Event = field(default_factory=threading.Event)
     poll_s: float = 0.5
@@ -224,16 +223,17 @@ class Service:
             triggers_during_burst=self.state.during_burst,
             triggers_dropped=self.state.dropped + getattr(self.trigger, "overflowed", 0),
         )
-        camera_counters = getattr(self.camera, "counters", None)
-        if callable(camera_counters):  # the field camera reports its own counters
-            out.update(cast(dict[str, Any], camera_counters()))
+        for port in (self.camera, self.trigger):  # the field camera, the MCU (battery_mv)
+            port_counters = getattr(port, "counters", None)
+            if callable(port_counters):
+                out.update(cast(dict[str, Any], port_counters()))
         return out
 
     # -- steps -------------------------------------------------------------------------------
 
     def _event_seq(self, meta: BurstMeta) -> int:
-        given = self.seq_of(meta) if self.seq_of is not None else None
-        return self.outbox.next_event_seq() if given is None else given
+        """The sequence the trigger carried (the MCU's, power-gated), else the outbox's next."""
+        return self.outbox.next_event_seq() if meta.event_seq is None else meta.event_seq
 
     def _timeout(self) -> float:
         if self.state.wake_at is None:
@@ -379,9 +379,19 @@ def detector_from_args(args: Any, cfg: Any, source: str) -> Detector:
 
 
 def _outputs(
-    cfg: Any, source: str, clock: Any, model: str, *, sim: bool, link: Any = None
+    cfg: Any,
+    source: str,
+    clock: Any,
+    model: str,
+    *,
+    sim: bool,
+    link: Any = None,
+    battery: Callable[[], int | None] | None = None,
 ) -> tuple[Any, Any, Any]:
-    """Outbox, burst store (or None) and publisher(s), from the config."""
+    """Outbox, burst store (or None) and publisher(s), from the config.
+
+    ``battery`` reads the MCU's latest battery mV for the hits it forwards (power-gated).
+    """
     from camtrap.adapters.outbox import Outbox
     from camtrap.adapters.store import BurstStore
 
@@ -397,11 +407,13 @@ def _outputs(
         store = BurstStore(data / "bursts", quota, jpeg_quality=cfg.storage.jpeg_quality)
     publisher = _publisher(cfg, source, outbox, clock, model)
     if lora:
-        publisher = Fanout([publisher, _lora_publisher(cfg, outbox, clock, link)])
+        publisher = Fanout([publisher, _lora_publisher(cfg, outbox, clock, link, battery)])
     return outbox, store, publisher
 
 
-def _lora_publisher(cfg: Any, outbox: Any, clock: Any, link: Any) -> Any:
+def _lora_publisher(
+    cfg: Any, outbox: Any, clock: Any, link: Any, battery: Callable[[], int | None] | None
+) -> Any:
     """A modem on the Pi's serial port, or HIT frames to the MCU that drives the modem."""
     if cfg.lora.via == "serial":
         from camtrap.lora.sink import build_lora_sink
@@ -409,7 +421,7 @@ def _lora_publisher(cfg: Any, outbox: Any, clock: Any, link: Any) -> Any:
         return build_lora_sink(cfg.lora, outbox, clock)
     from camtrap.adapters.mcu_link import McuHitSink
 
-    return McuHitSink(outbox, link, clock)
+    return McuHitSink(outbox, link, clock, battery=battery)
 
 
 def _publisher(cfg: Any, source: str, outbox: Any, clock: Any, model: str) -> Any:
@@ -463,25 +475,43 @@ def _pir(cfg: Any, clock: Any, pin_factory: Any, allow_mock: bool) -> Any:
     )
 
 
-def run_field(cfg: Any, source: str, detector: Any, stop: threading.Event) -> int:
+@dataclass(frozen=True)
+class FieldPorts:
+    """What `run_field` may be handed instead of building it (a bench rig, a system test).
+
+    ``camera``: instead of picamera2; ``clock``: instead of the system clock; ``halt``: run
+    when the MCU asks the Pi to halt, instead of ``[link] halt_command``. Everything else (the
+    serial link, GPIO, outbox, publishers) is built from the config as in the field.
+    """
+
+    camera: Camera | None = None
+    clock: Clock | None = None
+    halt: Callable[[], None] | None = None
+
+
+def run_field(
+    cfg: Any, source: str, detector: Any, stop: threading.Event, ports: FieldPorts | None = None
+) -> int:
     from camtrap.adapters.clock import SystemClock
-    from camtrap.adapters.picamera2_camera import Picamera2Camera
 
     check_mode(cfg, source)
-    clock = SystemClock()
+    ports = ports or FieldPorts()
+    clock = ports.clock if ports.clock is not None else SystemClock()
     hooks: dict[str, Any] = {}
-    own_link = None
+    own_link = battery = None
     if cfg.trigger.source == "mcu":
-        from camtrap.adapters.mcu_link import event_seq_of, open_trigger_source
+        from camtrap.adapters.mcu_link import open_trigger_source
 
-        trigger = open_trigger_source(cfg, clock)  # power-gated: TRIGGER frames from the MCU
+        # power-gated: TRIGGER frames from the MCU
+        trigger = open_trigger_source(cfg, clock, halt=ports.halt)
         link = trigger.mcu
-        hooks = {"on_result": trigger.report, "seq_of": event_seq_of}
+        hooks = {"on_result": trigger.report}
+        battery = trigger.read_battery
     else:
         trigger = _pir(cfg, clock, pin_factory=None, allow_mock=False)
         link = own_link = _mcu_link(cfg, clock) if _lora_via_mcu(cfg) else None
-    camera = Picamera2Camera(cfg.camera, detector.classifier.input_size)
-    outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=link)
+    camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
+    outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=link, battery=battery)
     service = _service(
         cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop, **hooks
     )
@@ -492,6 +522,12 @@ def run_field(cfg: Any, source: str, detector: Any, stop: threading.Event) -> in
         if own_link is not None:
             own_link.close()
     return 0
+
+
+def _picamera2(cfg: Any, detector: Any) -> Camera:
+    from camtrap.adapters.picamera2_camera import Picamera2Camera
+
+    return Picamera2Camera(cfg.camera, detector.classifier.input_size)
 
 
 def check_mode(cfg: Any, source: str) -> None:

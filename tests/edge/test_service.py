@@ -29,8 +29,9 @@ class QueueTrigger:
     def __init__(self, clock: ManualClock) -> None:
         self.clock, self.queue, self.closed = clock, deque(), False
 
-    def push(self) -> None:
-        self.queue.append(BurstMeta("pir", "trap-01", self.clock.now(), 0.5))
+    def push(self, event_seq: int | None = None) -> None:
+        meta = BurstMeta("pir", "trap-01", self.clock.now(), 0.5, event_seq=event_seq)
+        self.queue.append(meta)
 
     def wait(self, timeout_s: float | None) -> BurstMeta | None:
         return self.queue.popleft() if self.queue else None
@@ -180,11 +181,20 @@ def test_run_ends_when_finished_and_shuts_down_cleanly(rig_factory):
 
 
 def test_an_event_sequence_from_the_trigger_source_names_the_event(rig_factory):
-    rig = rig_factory([[RED, RED]], seq_of=lambda meta: 41)
-    rig.trigger.push()
+    rig = rig_factory([[RED, RED]])
+    rig.trigger.push(event_seq=41)
     rig.service.step()
     [hit] = rig.published("hit")
     assert (hit["event_id"], hit["event_seq"]) == ("trap-01-41", 41)
+
+
+def test_without_a_carried_sequence_the_outbox_numbers_the_event(rig_factory):
+    rig = rig_factory([[RED, RED]])
+    first = rig.service.outbox.next_event_seq()
+    rig.trigger.push()
+    rig.service.step()
+    [hit] = rig.published("hit")
+    assert hit["event_seq"] == first + 1 and hit["event_id"] == f"trap-01-{first + 1}"
 
 
 class DownPeer:

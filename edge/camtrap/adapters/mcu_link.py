@@ -15,7 +15,7 @@ ends run one implementation. Three pieces:
   so a hit is in the Pi's outbox or in the MCU's persistent queue, never in neither.
 
     src = open_trigger_source(cfg, clock)     # [trigger] source = "mcu"
-    meta = src.wait(1.0)                      # BurstMeta(source="mcu:42", ...) or None
+    meta = src.wait(1.0)                      # BurstMeta(source="mcu", event_seq=42) or None
     src.report(meta, event_id, result)        # RESULT(42, hit|miss|error)
 """
 
@@ -36,7 +36,7 @@ from trapfw import link
 
 log = logging.getLogger("camtrap.mcu")
 
-SOURCE_PREFIX = "mcu:"
+SOURCE = "mcu"  # BurstMeta.source of triggers from the MCU; the sequence is meta.event_seq
 VERSION = "camtrap-pi"
 VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
 BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize")
@@ -50,13 +50,6 @@ class SerialPort(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
 
     def close(self) -> None: ...
-
-
-def event_seq_of(meta: BurstMeta) -> int | None:
-    """The MCU's event sequence carried by a trigger from this source (None for others)."""
-    if meta.source.startswith(SOURCE_PREFIX):
-        return int(meta.source[len(SOURCE_PREFIX) :])
-    return None
 
 
 class McuLink:
@@ -207,14 +200,13 @@ class McuTriggerSource:
             meta = self._queue.get(timeout=timeout_s) if timeout_s else self._queue.get_nowait()
         except queue.Empty:
             return None
-        seq = event_seq_of(meta)
-        if seq is not None:
-            self._open.append(seq)
+        if meta.event_seq is not None:
+            self._open.append(meta.event_seq)
         return meta
 
     def report(self, meta: BurstMeta, event_id: str, result: Any) -> None:
         """The burst of ``meta`` is decided: RESULT(seq, verdict). Fits the app's on_result."""
-        seq = event_seq_of(meta)
+        seq = meta.event_seq
         if seq is None or seq not in self._open:
             return
         self._open.remove(seq)
@@ -224,16 +216,30 @@ class McuTriggerSource:
     def close(self) -> None:
         self.mcu.close()
 
+    @property
+    def overflowed(self) -> int:
+        """Triggers answered SKIPPED because the queue was full (the app's triggers_dropped)."""
+        return self.skipped
+
+    def read_battery(self) -> int | None:
+        """The MCU's latest battery reading, mV (from TRIGGER and STATUS), None before one."""
+        return self.battery_mv
+
+    def counters(self) -> dict[str, int | None]:
+        """For the app's telemetry: the battery as the MCU measured it."""
+        return {"battery_mv": self.battery_mv}
+
     # -- handlers (reader thread)
 
     def _on_trigger(self, msg: link.Msg) -> None:
         seq, _, battery_mv = link.parse_trigger(msg.body)
         self.battery_mv = battery_mv or self.battery_mv
         meta = BurstMeta(
-            source=f"{SOURCE_PREFIX}{seq}",
+            source=SOURCE,
             device_id=self.device_id,
             trigger_time=self.clock.now(),
             frame_interval_s=self.frame_interval_s,
+            event_seq=seq,
         )
         try:
             self._queue.put_nowait(meta)
@@ -274,9 +280,17 @@ class McuTriggerSource:
 class McuHitSink:
     """Outbox hits -> HIT frames to the MCU; ``mark_sent`` only once the MCU acknowledged."""
 
-    def __init__(self, outbox: Any, mcu: McuLink, clock: Clock, *, sink: str = "lora") -> None:
+    def __init__(
+        self,
+        outbox: Any,
+        mcu: McuLink,
+        clock: Clock,
+        *,
+        sink: str = "lora",
+        battery: Callable[[], int | None] | None = None,
+    ) -> None:
         self.outbox, self.mcu, self.clock, self.sink = outbox, mcu, clock, sink
-        self.battery_mv: int | None = None
+        self.battery = battery  # the MCU's latest reading, for the uplink's battery byte
         self._in_flight: dict[bytes, str] = {}  # HIT body -> event id
         self._acked: list[str] = []
         self._lock = threading.Lock()
@@ -297,7 +311,8 @@ class McuHitSink:
         for hit in self.outbox.pending(self.sink):
             if hit.event_id in flying:
                 continue
-            body = hit_uplink(hit, self.clock.now(), self.battery_mv)
+            battery_mv = self.battery() if self.battery is not None else None
+            body = hit_uplink(hit, self.clock.now(), battery_mv)
             with self._lock:
                 self._in_flight[body] = hit.event_id
             self.mcu.send(link.HIT, body)
@@ -340,8 +355,13 @@ def halt_command(command: str) -> Callable[[], None] | None:
     return run
 
 
-def open_trigger_source(cfg: Any, clock: Clock) -> McuTriggerSource:
-    """The trigger source for ``[trigger] source = "mcu"``, started."""
+def open_trigger_source(
+    cfg: Any, clock: Clock, halt: Callable[[], None] | None = None
+) -> McuTriggerSource:
+    """The trigger source for ``[trigger] source = "mcu"``, started.
+
+    ``halt`` runs when the MCU asks the Pi to halt; None: ``[link] halt_command``.
+    """
     if cfg.trigger.source != "mcu":
         raise UsageError('open_trigger_source needs [trigger] source = "mcu"')
     lc = cfg.link
@@ -354,7 +374,7 @@ def open_trigger_source(cfg: Any, clock: Clock) -> McuTriggerSource:
         clock,
         frame_interval_s=cfg.camera.interval_s,
         max_queued=max(1, cfg.trigger.max_pending + 1),
-        halt=halt_command(lc.halt_command),
+        halt=halt or halt_command(lc.halt_command),
         hold_s=lc.shutdown_hold_s,
     )
     src.start()

@@ -37,6 +37,7 @@ class BurstMeta:
     frame_interval_s: float
     pir_pulses: tuple[float, ...] = ()  # seconds since trigger at which the PIR went high
     label: str | None = None  # ground truth, for evaluation only
+    event_seq: int | None = None  # the event sequence the trigger carried (the MCU's), if any
 
 
 @dataclass(frozen=True)
