@@ -7,9 +7,10 @@ runs one power-gated event (PIR, READY, TRIGGER, RESULT, SHUTDOWN, halt), then `
 and reports ``gc.mem_alloc()`` minus the baseline taken before the first firmware import (the
 VM's own heap, this harness's code and the stand-in ``machine``). Two events: an empty trigger
 (most of them; the LoRa stack is loaded lazily and stays out) and a hit (the LoRa stack loads
-to queue the uplink). Target: at most 64 KiB; ``--strict`` exits 1 when an event is over.
+to queue the uplink; only the configured modem's driver is imported). Target: at most 64 KiB;
+``--strict`` exits 1 when an event is over.
 
-    python -m tools.bench_firmware_heap [--json] [--strict]
+    python -m tools.bench_firmware_heap [--json] [--strict] [--modem lora-e5|rak3172]
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ import json
 import machine  # the stand-in; on a board it is built in and takes no heap
 with open("/settings.json", "w") as f:
     f.write(json.dumps({"device_id": "trap-07", "dev_eui": "00" * 8,
-                        "join_eui": "11" * 8, "app_key": "22" * 16}))
+                        "join_eui": "11" * 8, "app_key": "22" * 16, "modem": MODEM}))
 #--- each chunk is its own runPython call: only then does gc.collect() reclaim garbage
 gc.collect()
 #---
@@ -152,7 +153,7 @@ def compile_firmware(out: Path) -> None:
     (out / "machine.py").write_text(FAKE_MACHINE)
 
 
-def measure(with_hit: bool) -> tuple[int, int]:
+def measure(with_hit: bool, modem: str = "lora-e5") -> tuple[int, int]:
     """(heap in use after the event, VM baseline) in bytes."""
     if shutil.which("node") is None:
         raise SystemExit("bench_firmware_heap: node is not installed (make node-deps)")
@@ -161,7 +162,7 @@ def measure(with_hit: bool) -> tuple[int, int]:
         compile_firmware(lib)
         proc = subprocess.run(
             ["node", str(RUNNER), str(lib)],
-            input=f"WITH_HIT = {with_hit}\n" + EVENT,
+            input=f"WITH_HIT = {with_hit}\nMODEM = {modem!r}\n" + EVENT,
             capture_output=True,
             text=True,
             timeout=120,
@@ -179,10 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.bench_firmware_heap", description=__doc__)
     ap.add_argument("--json", action="store_true", help="JSON lines on stdout")
     ap.add_argument("--strict", action="store_true", help="exit 1 when an event is over")
+    ap.add_argument("--modem", choices=("lora-e5", "rak3172"), default="lora-e5")
     args = ap.parse_args(argv)
     worst = 0
     for name, with_hit in (("empty_trigger", False), ("hit", True)):
-        used, base = measure(with_hit)
+        used, base = measure(with_hit, args.modem)
         worst = max(worst, used)
         ratio = used / TARGET_BYTES
         if args.json:
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 "target": TARGET_BYTES,
                 "ratio": round(ratio, 3),
                 "vm_baseline": base,
+                "modem": args.modem,
             }
             print(json.dumps(row))
         else:

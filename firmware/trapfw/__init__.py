@@ -1,0 +1,15 @@
+"""camtrap's MCU firmware (MicroPython); the pure modules are shared with the Pi."""
+
+import sys
+
+
+def unload(name):
+    """Drop the module ``trapfw.<name>`` so the GC can free it once nothing else refers to it.
+
+    MicroPython loads a module's bytecode into the heap; modules needed once (settings
+    validation, the regional tables, the airtime formulas) are unloaded after use.
+    """
+    sys.modules.pop("trapfw." + name, None)
+    package = sys.modules.get("trapfw")
+    if package is not None and hasattr(package, name):
+        delattr(package, name)

@@ -22,8 +22,15 @@ FPort 1, MIC 4).
 
 Regional parameters (RP002-1.0.x, cross-checked with Semtech LoRaMac-node ``Region*.h``):
 uplink data rates, the maximum application payload per data rate (no repeater), the uplink
-dwell-time limit, the duty-cycle sub-bands and the default channels.
+dwell-time limit, the duty-cycle sub-bands and the default channels. The tables of every region
+live in ``trapfw.regions``; ``region(name)`` builds the one asked for and keeps it. On
+MicroPython the table module is dropped again afterwards, so the MCU holds only its own
+region's parameters in RAM (about 2 KB less heap than all seven).
 """
+
+import sys
+
+import trapfw
 
 try:
     from micropython import const  # type: ignore[import-not-found]
@@ -36,6 +43,7 @@ except ImportError:  # CPython
 FRAMING_BYTES = const(13)  # MHDR 1 + FHDR 7 (no FOpts) + FPort 1 + MIC 4
 LORAWAN_PREAMBLE = const(8)
 FSK = None  # a data rate that is not LoRa (FSK 50 kbps) or is reserved
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 def _ceil_div(a, b):
@@ -164,85 +172,35 @@ class Region:
         return None
 
 
-_EU_DRS = ((12, 125), (11, 125), (10, 125), (9, 125), (8, 125), (7, 125), (7, 250), FSK)
-_EU_PAYLOADS = (51, 51, 51, 115, 242, 242, 242, 242)
-_125_DRS = ((12, 125), (11, 125), (10, 125), (9, 125), (8, 125), (7, 125))
-_125_PAYLOADS = (51, 51, 51, 115, 242, 242)
-
-REGIONS = {
-    "EU868": Region(
-        "EU868",
-        _EU_DRS,
-        _EU_PAYLOADS,
-        (
-            SubBand("h1.3 863-865", 863_000_000, 865_000_000, 0.001),
-            SubBand("h1.4 865-868", 865_000_000, 868_000_000, 0.01),
-            SubBand("g1 868.0-868.6", 868_000_001, 868_600_000, 0.01),
-            SubBand("g2 868.7-869.2", 868_700_000, 869_200_000, 0.001),
-            SubBand("g3 869.4-869.65", 869_400_000, 869_650_000, 0.1),
-            SubBand("g4 869.7-870.0", 869_700_000, 870_000_000, 0.01),
-        ),
-        (868_100_000, 868_300_000, 868_500_000),
-        notes="ETSI EN 300 220 duty cycle per sub-band; default channels in g1 (1 %)",
-    ),
-    "US915": Region(
-        "US915",
-        ((10, 125), (9, 125), (8, 125), (7, 125), (8, 500)),
-        (11, 53, 125, 242, 242),
-        (SubBand("902-928", 902_000_000, 928_000_000, 1.0),),
-        (902_300_000,),
-        dwell_ms=400,
-        notes="FCC: no duty cycle, 400 ms dwell time per channel; DR0 carries 11 bytes",
-    ),
-    "AS923": Region(
-        "AS923",
-        _EU_DRS,
-        _EU_PAYLOADS,
-        (SubBand("915-928", 915_000_000, 928_000_000, 0.01),),
-        (923_200_000, 923_400_000),
-        payloads_dwell=(0, 0, 11, 53, 125, 242, 242, 242),
-        dwell_ms=400,
-        notes="dwell time on by default: DR0/DR1 unusable, DR2 (SF10) carries 11 bytes; "
-        "1 % duty cycle (LoRaMac-node); Japan also needs listen-before-talk",
-    ),
-    "IN865": Region(
-        "IN865",
-        _EU_DRS,
-        (51, 51, 51, 115, 242, 242, 0, 242),  # DR6 is reserved in RP002
-        (SubBand("865-867", 865_000_000, 867_000_000, 1.0),),
-        (865_062_500, 865_402_500, 865_985_000),
-        notes="no duty cycle and no dwell-time limit; DR6 is reserved (treated as unusable)",
-    ),
-    "KR920": Region(
-        "KR920",
-        _125_DRS,
-        _125_PAYLOADS,
-        (SubBand("920.9-923.3", 920_900_000, 923_300_000, 1.0),),
-        (922_100_000, 922_300_000, 922_500_000),
-        notes="no duty cycle; listen-before-talk is mandatory (the modem does it)",
-    ),
-    "RU864": Region(
-        "RU864",
-        _EU_DRS,
-        _EU_PAYLOADS,
-        (SubBand("864-870", 864_000_000, 870_000_000, 0.01),),
-        (868_900_000, 869_100_000),
-        notes="EU-like plan; 1 % as in RP002 (default channels) and LoRaMac-node RegionRU864.h",
-    ),
-    "CN470": Region(
-        "CN470",
-        _125_DRS,
-        (51, 51, 51, 115, 242, 242),
-        (SubBand("470-510", 470_000_000, 510_000_000, 1.0),),
-        (470_300_000,),
-        notes="no duty cycle or dwell limit in RP002; 96 uplink channels",
-    ),
-}
+_built = {}  # name -> Region, the regions asked for so far
 
 
 def region(name):
     """The Region called ``name`` (case-insensitive), or ValueError naming the known ones."""
     key = name.upper()
-    if key not in REGIONS:
-        raise ValueError(f"unknown region {name!r} (known: {', '.join(sorted(REGIONS))})")
-    return REGIONS[key]
+    if key in _built:
+        return _built[key]
+    from trapfw import regions
+
+    try:
+        spec = regions.TABLE.get(key)
+        if spec is None:
+            known = ", ".join(sorted(regions.TABLE))
+            raise ValueError(f"unknown region {name!r} (known: {known})")
+        drs, payloads, subbands, channels, dwell_ms, payloads_dwell, notes = spec
+        bands = tuple(SubBand(*b) for b in subbands)
+        r = Region(
+            key,
+            drs,
+            payloads,
+            bands,
+            channels,
+            payloads_dwell=payloads_dwell,
+            dwell_ms=dwell_ms,
+            notes=notes,
+        )
+    finally:
+        if _MICROPYTHON:  # the other regions' tables leave the heap again
+            trapfw.unload("regions")
+    _built[key] = r
+    return r

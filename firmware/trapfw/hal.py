@@ -14,11 +14,11 @@ handlers only set a flag.
 """
 
 import json
-import sys
 import time
 
 import machine
 
+import trapfw
 from trapfw import app, pins, state
 
 SETTINGS_FILE = "/settings.json"
@@ -195,15 +195,8 @@ def load_settings(path=SETTINGS_FILE):
 
     with open(path) as f:
         values = settings.validate(json.load(f)).as_dict()
-    _unload("settings")
+    trapfw.unload("settings")
     return app.Config(values)
-
-
-def _unload(name):
-    sys.modules.pop("trapfw." + name, None)
-    package = sys.modules.get("trapfw")
-    if package is not None and hasattr(package, name):
-        delattr(package, name)
 
 
 def boot():

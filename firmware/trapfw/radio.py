@@ -1,7 +1,8 @@
 """The MCU's LoRaWAN radio: the uplink scheduler plus an AT modem driver over a UART.
 
 Glue only: ``trapfw.uplink.UplinkScheduler`` decides what may go out (duty cycle, daily
-airtime, hits before heartbeats), ``trapfw.atmodem`` drives the modem (LoRa-E5 or RAK3172),
+airtime, hits before heartbeats), the configured modem's driver (``trapfw.atmodem_e5`` for the
+LoRa-E5 or ``trapfw.atmodem_rak`` for the RAK3172; only that one is imported) drives the modem,
 and this class pumps them over a UART-like ``uart`` (``write``, ``any``, ``read``). It is the
 ``radio`` of ``trapfw.app.App``::
 
@@ -16,8 +17,10 @@ when a send says "not joined", paced by ``JoinBackoff``.
 """
 
 import json
+import sys
 
-from trapfw import atmodem, payload, uplink
+import trapfw
+from trapfw import atmodem, payload_core, uplink
 
 RETRY_S = 60
 
@@ -29,7 +32,7 @@ class LoraRadio:
         self.uart = uart
         self.cfg = cfg
         if driver is None:
-            driver = atmodem.Rak3172() if cfg.modem == "rak3172" else atmodem.LoraE5()
+            driver = atmodem.driver_class(cfg.modem)()
         self.driver = driver
         self.sched = uplink.UplinkScheduler(
             cfg.lora_region,
@@ -38,6 +41,8 @@ class LoraRadio:
             heartbeat_interval_s=cfg.heartbeat_s,
             max_queue=cfg.max_queue,
         )
+        if sys.implementation.name == "micropython":
+            trapfw.unload("airtime")  # the scheduler keeps plain numbers: ~3.5 KB back
         self.backoff = uplink.JoinBackoff()
         self.backoff.joined()  # assume the modem kept its session; a send says otherwise
         self.offered = []
@@ -47,8 +52,8 @@ class LoraRadio:
 
     def offer_hit(self, now_ms, data):
         try:
-            fields = payload.decode_hit(data)
-        except payload.PayloadError:
+            fields = payload_core.decode_hit(data)
+        except payload_core.PayloadError:
             self.offered.append(data)  # not a hit we can send: released at the next poll
             return
         self.sched.note_event(fields["event_seq"])

@@ -31,8 +31,7 @@ Policy:
   keeps the session in the modem, never rejoins on every wake.
 """
 
-from trapfw import airtime as _airtime
-from trapfw import payload as _payload
+from trapfw import payload_core as _payload
 
 DAY_S = 86400
 
@@ -74,15 +73,20 @@ class UplinkScheduler:
         max_queue=8,
         confirmed=False,
     ):
-        self.region = _airtime.region(region)
-        self.dr = self._pick_dr(dr)
-        self.sf, self.bw = sf, bw = self.region.sf_bw(self.dr)
-        self.frame_s = _airtime.uplink_ms(sf, bw, _payload.MAX_PAYLOAD) / 1000
+        # The region's tables and the airtime formula are needed here only: the scheduler keeps
+        # plain numbers, so the MCU can drop trapfw.airtime again once it is built.
+        from trapfw import airtime
+
+        reg = airtime.region(region)
+        self.region_name = reg.name
+        self.dr = _pick_dr(reg, dr)
+        self.sf, self.bw = sf, bw = reg.sf_bw(self.dr)
+        self.frame_s = airtime.uplink_ms(sf, bw, _payload.MAX_PAYLOAD) / 1000
         self.heartbeat_interval_s = heartbeat_interval_s
         self.set_budget(daily_budget_s, reserve_hits)
         self.max_queue = max_queue
         self.confirmed = confirmed
-        self.bands = [[b, now] for b in self.region.uplink_subbands()]  # [sub-band, ready_at]
+        self.bands = [[b.duty, now] for b in reg.uplink_subbands()]  # [duty, ready_at]
         self.log = []  # [(time, airtime_s, kind)] of uplinks in the last 24 h
         self.queue = []  # _QueuedHit, oldest first
         self.heartbeat_due = now + heartbeat_interval_s
@@ -100,13 +104,12 @@ class UplinkScheduler:
         self.heartbeat_budget_s = max(share, 0.0)
         self.hit_budget_s = daily_budget_s - self.heartbeat_budget_s
 
-    def _pick_dr(self, dr):
-        r = self.region
-        if dr is None:
-            dr = r.slowest_dr(_payload.MAX_PAYLOAD)
-        elif r.max_payload(dr) < _payload.MAX_PAYLOAD or r.data_rates[dr] is _airtime.FSK:
-            raise ValueError(f"{r.name} DR{dr} cannot carry {_payload.MAX_PAYLOAD} bytes")
-        return dr
+    @property
+    def region(self):
+        """The ``trapfw.airtime.Region`` this scheduler plans for."""
+        from trapfw import airtime
+
+        return airtime.region(self.region_name)
 
     def _reset_counters(self):
         self.triggers = 0
@@ -202,8 +205,9 @@ class UplinkScheduler:
         """The modem sent ``uplink`` at ``now``: charge its airtime, close its sub-band."""
         self.log.append((now, uplink.airtime_s, uplink.kind))
         band = self._band(now)
-        if band is not None:
-            band[1] = now + _airtime.off_time_s(uplink.airtime_s, band[0].duty) + uplink.airtime_s
+        if band is not None:  # closed for the frame plus its off time: airtime / duty in all
+            duty = band[0]
+            band[1] = now + (uplink.airtime_s / duty if duty < 1 else uplink.airtime_s)
         if uplink.kind == "hit":
             if uplink.queued in self.queue:
                 self.queue.remove(uplink.queued)
@@ -266,6 +270,14 @@ class UplinkScheduler:
 
     def _band_ready_at(self):
         return min(b[1] for b in self.bands)
+
+
+def _pick_dr(r, dr):
+    if dr is None:
+        dr = r.slowest_dr(_payload.MAX_PAYLOAD)
+    elif r.max_payload(dr) < _payload.MAX_PAYLOAD or r.data_rates[dr] is None:  # None: FSK
+        raise ValueError(f"{r.name} DR{dr} cannot carry {_payload.MAX_PAYLOAD} bytes")
+    return dr
 
 
 def _event_seq(data):

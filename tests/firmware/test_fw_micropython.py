@@ -105,3 +105,41 @@ def test_hal_runs_on_micropython_with_a_stand_in_machine():
     proc = run_micropython(HAL_SMOKE, [ROOT / "firmware", HERE / "vmfakes"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "HAL OK" in proc.stdout
+
+
+LEAN_RADIO = """
+import sys
+from trapfw import radio, settings
+
+HIT = bytes.fromhex("0100000101ba03045f0002")  # payload.encode_hit(1, 1, 0.93, 3, 4, 3900, 2)
+
+class Uart:
+    def any(self): return 0
+    def read(self, n): return None
+    def write(self, b): return len(b)
+
+for modem, driver, other in (("lora-e5", "atmodem_e5", "atmodem_rak"),
+                             ("rak3172", "atmodem_rak", "atmodem_e5")):
+    for name in list(sys.modules):
+        if name.startswith("trapfw.atmodem_"):
+            del sys.modules[name]
+    cfg = settings.validate({"device_id": "trap-07", "modem": modem})
+    r = radio.LoraRadio(Uart(), cfg, 0, configure=False)
+    r.driver.log = lambda line: None
+    r.offer_hit(0, HIT)
+    r.poll(10, 3900)
+    assert "trapfw." + driver in sys.modules, modem
+    assert "trapfw." + other not in sys.modules, modem  # only the configured driver
+    for setup in ("airtime", "regions", "payload"):
+        assert "trapfw." + setup not in sys.modules, setup  # dropped / never imported
+    assert r.sched.frame_s > 0 and r.busy()  # the hit went to the modem
+print("LEAN OK")
+"""
+
+
+@pytest.mark.node
+def test_the_mcu_radio_imports_one_driver_and_drops_the_region_tables():
+    require_vm()
+    proc = run_micropython(LEAN_RADIO, [ROOT / "firmware"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "LEAN OK" in proc.stdout

@@ -17,7 +17,7 @@ import pytest
 from camtrap.errors import ModemError
 from camtrap.lora.serial_modem import SerialModem
 from tests.lora.fake_modem import FakeModem
-from trapfw import atmodem, payload
+from trapfw import atmodem, atmodem_rak, payload
 
 HIT = payload.encode_hit(42, 1, 0.93, 3, 4, 3710, 12)
 KINDS = ("lora-e5", "rak3172")
@@ -78,7 +78,7 @@ def test_rak_reports_whether_it_holds_a_session() -> None:
         modem = SerialModem.open(fake.path, "rak3172")
         try:
             drv = modem.driver
-            assert isinstance(drv, atmodem.Rak3172)
+            assert isinstance(drv, atmodem_rak.Rak3172)
             result = modem._run(lambda now: drv.joined(now))
             assert result.ok and result.joined is True
         finally:

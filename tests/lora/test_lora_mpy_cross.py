@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 TRAPFW = Path(__file__).resolve().parents[2] / "firmware" / "trapfw"
-MODULES = ("payload", "airtime", "uplink", "atmodem")
+MODULES = (
+    "payload",
+    "payload_core",
+    "airtime",
+    "regions",
+    "uplink",
+    "atmodem",
+    "atmodem_e5",
+    "atmodem_rak",
+)
 
 
 def _mpy_cross() -> str:

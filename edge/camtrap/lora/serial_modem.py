@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from camtrap.errors import ModemError
-from trapfw import atmodem
+from trapfw import atmodem, atmodem_e5, atmodem_rak
 
 log = logging.getLogger("camtrap.lora")
 
 DRIVERS: dict[str, type[atmodem.AtDriver]] = {
-    "lora-e5": atmodem.LoraE5,
-    "rak3172": atmodem.Rak3172,
+    "lora-e5": atmodem_e5.LoraE5,
+    "rak3172": atmodem_rak.Rak3172,
 }
 
 

@@ -5,7 +5,7 @@ runs each under CPython (one test per check) and all of them in the real MicroPy
 WebAssembly VM. Vectors are from FACTS.md (airtime, duty cycle, fair use) and docs/lora.md.
 """
 
-from trapfw import airtime, atmodem, payload, uplink
+from trapfw import airtime, atmodem, atmodem_e5, atmodem_rak, payload, uplink
 from trapfw.payload import FPORT_HEARTBEAT, FPORT_HIT, PayloadError
 
 HIT_HEX = "0100002a01ba030456000c"  # docs/lora.md: seq 42, leopard, 0.93, 3/4, 3720 mV, 12 s
@@ -430,7 +430,7 @@ def _quiet():
 
 
 def check_e5_send_runs_port_then_msghex_and_succeeds_on_done():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, bytes.fromhex(HIT_HEX), 0)
     wrote, r = _drive(drv, ["+PORT: 10", "+MSGHEX: Start", "+MSGHEX: Done"])
     assert wrote == b'AT+PORT=10\r\nAT+MSGHEX="0100002A01BA030456000C"\r\n', wrote
@@ -452,18 +452,18 @@ def check_e5_documented_failures_map_to_reasons():
         ("+MSGHEX: ERROR(-99)", atmodem.ERROR),
     )
     for line, reason in cases:
-        drv = atmodem.LoraE5(log=_quiet()[1])
+        drv = atmodem_e5.LoraE5(log=_quiet()[1])
         drv.send(10, b"\x01", 0)
         r = _drive(drv, ["+PORT: 10", line])[1]
         assert r is not None and not r.ok and r.reason == reason, (line, r)
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, b"\x01", 0)
     r = _drive(drv, ["+PORT: 10", "+MSGHEX: No band in 146836ms"])[1]
     assert close(r.retry_in_s, 146.836)
 
 
 def check_e5_join_succeeds_only_when_network_joined():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.join(0)
     ok = _drive(drv, ["+JOIN: Start", "+JOIN: NORMAL", "+JOIN: Network joined"])
     assert ok[1] is None and drv.busy()  # "+JOIN: Done" ends it
@@ -478,7 +478,7 @@ def check_e5_join_succeeds_only_when_network_joined():
 
 
 def check_e5_confirmed_send_needs_the_ack():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, b"\x01", 0, confirmed=True)
     wrote, r = _drive(drv, ["+PORT: 10", "+CMSGHEX: Start", "+CMSGHEX: Wait ACK", "+CMSGHEX: Done"])
     assert b"AT+CMSGHEX=" in wrote and not r.ok and r.reason == atmodem.NO_ACK
@@ -489,19 +489,19 @@ def check_e5_confirmed_send_needs_the_ack():
 
 def check_unknown_reply_fails_the_command_and_is_logged():
     log, sink = _quiet()
-    drv = atmodem.LoraE5(log=sink)
+    drv = atmodem_e5.LoraE5(log=sink)
     drv.send(10, b"\x01", 0)
     r = _drive(drv, ["+PORT: 10", "+MSGHEX: Start", "+MSGHEX: Sent to the moon"])[1]
     assert not r.ok and r.reason == atmodem.UNKNOWN_REPLY and "moon" in r.detail
     assert any("unknown reply" in line for line in log)
-    rak = atmodem.Rak3172(log=sink)
+    rak = atmodem_rak.Rak3172(log=sink)
     rak.send(10, b"\x01", 0)
     r = _drive(rak, ["OK", "OK", "+EVT:SOMETHING_NEW"])[1]
     assert not r.ok and r.reason == atmodem.UNKNOWN_REPLY
 
 
 def check_rak_send_waits_for_tx_done_after_ok():
-    drv = atmodem.Rak3172(log=_quiet()[1])
+    drv = atmodem_rak.Rak3172(log=_quiet()[1])
     drv.send(10, bytes.fromhex(HIT_HEX), 0)
     wrote, r = _drive(drv, ["OK", "OK"])
     assert wrote == b"AT+CFM=0\r\nAT+SEND=10:0100002A01BA030456000C\r\n", wrote
@@ -519,14 +519,14 @@ def check_rak_status_errors_map_to_reasons():
         ("AT_ERROR", atmodem.ERROR),
     )
     for line, reason in cases:
-        drv = atmodem.Rak3172(log=_quiet()[1])
+        drv = atmodem_rak.Rak3172(log=_quiet()[1])
         drv.send(10, b"\x01", 0)
         r = _drive(drv, ["OK", line])[1]
         assert r is not None and not r.ok and r.reason == reason, (line, r)
 
 
 def check_rak_join_result_comes_as_an_event():
-    drv = atmodem.Rak3172(log=_quiet()[1])
+    drv = atmodem_rak.Rak3172(log=_quiet()[1])
     drv.join(0)
     wrote, r = _drive(drv, ["OK"])
     assert wrote == b"AT+JOIN=1:0:10:8\r\n" and r is None
@@ -540,7 +540,7 @@ def check_rak_join_result_comes_as_an_event():
 
 
 def check_replies_fed_a_byte_at_a_time_give_the_same_result():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, b"\x01", 0)
     drv.outgoing()
     stream = b"+PORT: 10\r\n+MSGHEX: Start\r\n+MSGHEX: Done\r\n"
@@ -551,7 +551,7 @@ def check_replies_fed_a_byte_at_a_time_give_the_same_result():
 
 
 def check_silence_past_the_deadline_is_a_timeout():
-    drv = atmodem.Rak3172(log=_quiet()[1])
+    drv = atmodem_rak.Rak3172(log=_quiet()[1])
     drv.send(10, b"\x01", 0, timeout_s=5)
     drv.outgoing()
     assert drv.tick(4.9) is None
@@ -561,12 +561,12 @@ def check_silence_past_the_deadline_is_a_timeout():
 
 def check_keys_never_reach_the_log():
     key = "2B7E151628AED2A6ABF7158809CF4F3C"
-    for cls, echo in ((atmodem.LoraE5, "+KEY: APPKEY " + key), (atmodem.Rak3172, "OK")):
+    for cls, echo in ((atmodem_e5.LoraE5, "+KEY: APPKEY " + key), (atmodem_rak.Rak3172, "OK")):
         log, sink = _quiet()
         drv = cls(log=sink)
         drv.configure(0, "EU868", "0011223344556677", "70B3D57ED0000000", key)
         replies = {
-            atmodem.LoraE5: [
+            atmodem_e5.LoraE5: [
                 "+MODE: LWOTAA",
                 "+DR: EU868",
                 "+ID: DevEui, 00:11:22:33:44:55:66:77",
@@ -574,7 +574,7 @@ def check_keys_never_reach_the_log():
                 echo,
                 "+CLASS: A",
             ],
-            atmodem.Rak3172: ["OK"] * 6,
+            atmodem_rak.Rak3172: ["OK"] * 6,
         }[cls]
         wrote, r = _drive(drv, replies)
         assert r.ok, r
@@ -583,7 +583,7 @@ def check_keys_never_reach_the_log():
 
 
 def check_a_late_done_never_passes_for_success():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, b"\x01", 0)
     r = _drive(drv, ["+PORT: 10", "+MSGHEX: Done", "+JOIN: Done"])[1]
     assert r is None and drv.busy()  # stale lines of earlier commands: still waiting
@@ -592,7 +592,7 @@ def check_a_late_done_never_passes_for_success():
 
 
 def check_starting_while_busy_is_a_caller_error():
-    drv = atmodem.LoraE5(log=_quiet()[1])
+    drv = atmodem_e5.LoraE5(log=_quiet()[1])
     drv.send(10, b"\x01", 0)
     raises(atmodem.ModemStateError, drv.join, 0)
 

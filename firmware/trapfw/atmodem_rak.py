@@ -1,0 +1,152 @@
+"""RAK3172 driver (RUI3 AT commands, 115200 8N1); the core is ``trapfw.atmodem``.
+
+Every command answers a status line (``OK`` or ``AT_*_ERROR``) first; join and send then end
+with ``+EVT:JOINED`` / ``+EVT:TX_DONE`` (``+EVT:SEND_CONFIRMED_OK`` confirmed). ``joined()``
+asks ``AT+NJS=?`` whether the modem holds a session.
+"""
+
+from trapfw.atmodem import (
+    BAD_PARAMETER,
+    BUSY,
+    DONE,
+    DUTY_CYCLE,
+    ERROR,
+    JOIN_FAILED,
+    LENGTH_ERROR,
+    NO_ACK,
+    NOT_JOINED,
+    UNKNOWN_COMMAND,
+    UNKNOWN_REPLY,
+    WAIT,
+    AtDriver,
+    check_fport,
+    hex_data,
+    hex_id,
+    hex_key,
+)
+
+RAK_STATUS = {
+    "OK": None,
+    "AT_ERROR": ERROR,
+    "AT_PARAM_ERROR": BAD_PARAMETER,
+    "AT_BUSY_ERROR": BUSY,
+    "AT_NO_NETWORK_JOINED": NOT_JOINED,
+    "AT_DUTYCYCLE_RESTRICTED": DUTY_CYCLE,
+    "AT_COMMAND_NOT_FOUND": UNKNOWN_COMMAND,
+}
+RAK_BANDS = {
+    "CN470": 1,
+    "RU864": 2,
+    "IN865": 3,
+    "EU868": 4,
+    "US915": 5,
+    "KR920": 7,
+    "AS923": 8,
+}  # RUI3 AT+BAND numbers (AS923 = AS923-1)
+
+
+class Rak3172(AtDriver):
+    """RAK3172 (RUI3 AT commands): ``OK`` first, the outcome later as ``+EVT:...``."""
+
+    name = "rak3172"
+    baud = 115200
+
+    def _status_step(self, cmd):
+        """A command answered by a status line only."""
+
+        def handle(line):
+            if line in RAK_STATUS:
+                fail = RAK_STATUS[line]
+                return DONE if fail is None else fail
+            return UNKNOWN_REPLY
+
+        return (cmd, handle)
+
+    def check(self, now, timeout_s=3.0):
+        self._start("check", [self._status_step("AT")], now, timeout_s)
+
+    def configure(self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0):
+        """One-time OTAA setup (RUI3 keeps it in flash). Keys are never logged."""
+        if region not in RAK_BANDS:
+            raise ValueError(f"rak3172: unknown region {region!r}")
+        steps = [
+            self._status_step("AT+NJM=1"),
+            self._status_step(f"AT+BAND={RAK_BANDS[region]}"),
+            self._status_step("AT+DEVEUI=" + hex_id(dev_eui).replace(":", "")),
+            self._status_step("AT+APPEUI=" + hex_id(app_eui).replace(":", "")),
+            self._status_step("AT+APPKEY=" + hex_key(app_key)),
+            self._status_step("AT+CLASS=A"),
+        ]
+        self._start("configure", steps, now, timeout_s)
+
+    def joined(self, now, timeout_s=3.0):
+        """``AT+NJS=?``: Result.joined says whether the modem holds a session."""
+
+        def handle(line):
+            if line.startswith("AT+NJS="):
+                value = line[len("AT+NJS=") :]
+                if value not in ("0", "1"):
+                    return UNKNOWN_REPLY
+                self._info["joined"] = value == "1"
+                return WAIT
+            if line in RAK_STATUS:
+                fail = RAK_STATUS[line]
+                if fail is None:
+                    return DONE if "joined" in self._info else UNKNOWN_REPLY
+                return fail
+            return UNKNOWN_REPLY
+
+        self._start("joined", [("AT+NJS=?", handle)], now, timeout_s)
+
+    def join(self, now, timeout_s=60.0):
+        """``AT+JOIN=1:0:10:8`` (join now, no auto-join, 10 s between 8 attempts)."""
+        self._start("join", [("AT+JOIN=1:0:10:8", self._join_line)], now, timeout_s)
+
+    def _join_line(self, line):
+        if line == "OK":
+            self._info["accepted"] = True
+            return WAIT
+        if line in RAK_STATUS:
+            return RAK_STATUS[line]
+        if not self._info.get("accepted"):
+            return UNKNOWN_REPLY
+        if line == "+EVT:JOINED":
+            self._info["joined"] = True
+            return DONE
+        if line.startswith("+EVT:JOIN_FAILED"):
+            self._info["joined"] = False
+            return JOIN_FAILED
+        return UNKNOWN_REPLY
+
+    def send(self, fport, data, now, confirmed=False, timeout_s=30.0):
+        """``AT+CFM=0|1`` then ``AT+SEND=<port>:<hex>``; ok on ``+EVT:TX_DONE``."""
+
+        def handle(line):
+            return self._send_line(confirmed, line)
+
+        steps = [
+            self._status_step("AT+CFM=1" if confirmed else "AT+CFM=0"),
+            (f"AT+SEND={check_fport(fport)}:{hex_data(data)}", handle),
+        ]
+        self._start("send", steps, now, timeout_s)
+
+    def _send_line(self, confirmed, line):
+        if line == "OK":
+            self._info["accepted"] = True
+            return WAIT
+        if line in RAK_STATUS:
+            fail = RAK_STATUS[line]
+            return LENGTH_ERROR if fail == BAD_PARAMETER else fail
+        if not self._info.get("accepted"):
+            return UNKNOWN_REPLY
+        if line.startswith("+EVT:RX_"):
+            self._info["downlink"] = line
+            return WAIT
+        if confirmed:
+            if line == "+EVT:SEND_CONFIRMED_OK":
+                return DONE
+            if line.startswith("+EVT:SEND_CONFIRMED_FAILED"):
+                return NO_ACK
+        elif line == "+EVT:TX_DONE":
+            return DONE
+        return UNKNOWN_REPLY
