@@ -3,7 +3,8 @@
 ``mosquitto``: Mosquitto 2 started as ``mosquitto -p PORT`` (no config: loopback only,
 anonymous allowed). ``stop()`` and ``start()`` take it down and bring it back on the same port;
 ``kill()`` crashes it; ``proc`` is the process. ``mosquitto_factory(conf_text)`` starts one with
-a config file, ``mqtt_subscriber(host, port, topic)`` is a real paho subscriber.
+a config file, ``password_broker`` one that only admits user ``trap`` / ``s3cret-pw``, and
+``mqtt_subscriber(host, port, topic)`` is a real paho subscriber.
 Skipped when the binary is missing, except under ``CI=true``, where it fails (CI installs it).
 
 ``wait_for(condition, timeout=5.0, what="...")``: poll until ``condition()`` is true or fail
@@ -139,6 +140,19 @@ def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
     yield make
     for b in brokers:
         b.stop()
+
+
+@pytest.fixture
+def password_broker(mosquitto_factory: Callable[..., Mosquitto], tmp_path: Path) -> Mosquitto:
+    """A broker that only lets in user ``trap`` with password ``s3cret-pw``."""
+    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    if not os.access(passwd, os.X_OK):
+        pytest.skip("mosquitto_passwd not found")
+    pwfile = tmp_path / "passwd"
+    subprocess.run([passwd, "-b", "-c", str(pwfile), "trap", "s3cret-pw"], check=True)
+    return mosquitto_factory(
+        f"listener {{port}} 127.0.0.1\nallow_anonymous false\npassword_file {pwfile}\n"
+    )
 
 
 @pytest.fixture(name="wait_for")

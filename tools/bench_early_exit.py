@@ -9,7 +9,7 @@ exit, for two rules: the model card's, and the one `camtrap calibrate --min-reca
 from a separate calibration set. For each it prints the mean frames classified per burst, the
 reduction, the burst-level recall of both runs and how many decisions agree. The target
 (issue 3) is at least 40 % fewer frames at equal burst-level recall; this is a benchmark, not a
-test: it prints PASS or MISS and exits 0 either way (1 on bad input).
+test: it prints PASS or MISS and exits 0 either way (2 on bad input, as the camtrap CLI).
 
 Without BURSTS it writes an evaluation set (``--seed``, default 4242) and a calibration set
 (seed + 1) with ``tools.gen_bursts`` into a temporary directory; with BURSTS it calibrates on
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(bench(paths, calib, args.model, args.target))
     except CamtrapError as e:
         print(f"bench_early_exit: {e}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

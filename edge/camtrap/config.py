@@ -122,7 +122,7 @@ class MqttConfig:
     tls: bool = field(default=False, metadata=doc("TLS, verifying the broker's certificate"))
     ca_file: str = field(default="", metadata=doc("CA bundle for TLS; empty = system CAs"))
     username: str = field(default="", metadata=doc("empty = anonymous"))
-    password: str = field(default="", metadata=doc("secret; prefer password_file"))
+    password: str = field(default="", repr=False, metadata=doc("secret; prefer password_file"))
     password_file: str = field(default="", metadata=doc("file holding the password"))
     topic_prefix: str = field(default="camtrap", metadata=doc("topics: <prefix>/<device>/..."))
     client_id: str = field(default="", metadata=doc("empty = camtrap-<device id>"))
@@ -157,9 +157,13 @@ class LoraConfig:
     via: Literal["mcu", "serial"] = field(
         default="mcu", metadata=doc("mcu: HIT frames to the MCU; serial: a modem on the Pi")
     )
-    modem: Literal["lora-e5", "rak3172"] = "lora-e5"
+    modem: Literal["lora-e5", "rak3172"] = field(
+        default="lora-e5", metadata=doc("AT modem: Seeed LoRa-E5 / Wio-E5, or RAK3172 (RUI3)")
+    )
     port: str = field(default="/dev/ttyUSB0", metadata=doc("modem port when via = serial"))
-    region: Literal["EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470"] = "EU868"
+    region: Literal["EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470"] = field(
+        default="EU868", metadata=doc("LoRaWAN region: payload limits and airtime accounting")
+    )
     daily_airtime_s: float = field(default=30.0, metadata=rng(0, 86400, "TTN fair use: 30"))
     confirmed: bool = field(default=False, metadata=doc("confirmed uplinks cost downlinks"))
     baud: int = field(default=0, metadata=rng(0, 3_000_000, "0 = the modem's default"))

@@ -46,6 +46,14 @@ def test_other_directories_are_searched_recursively(tmp_path: Path):
     ]
 
 
+def test_dot_names_are_neither_bursts_nor_frames(tmp_path: Path):
+    d = write_burst(tmp_path / "tree" / "b1", [RED, RED])
+    (d / "._000.jpg").write_bytes(b"macOS resource fork, not a JPEG")
+    write_burst(tmp_path / "tree" / ".tmp-b2", [RED])  # a burst the store never finished
+    [burst] = discover([tmp_path / "tree"])
+    assert [p.name for p in burst.frames] == ["000.jpg", "001.jpg"]
+
+
 def test_missing_path_and_empty_tree_are_usage_errors(tmp_path: Path):
     with pytest.raises(UsageError, match="nothing: no such file"):
         discover([tmp_path / "nothing"])

@@ -145,10 +145,12 @@ def test_calibrate_from_records_writes_decision_and_keeps_the_card_valid(
     out = tmp_path / "eval"
     assert evaluate(model, bursts, out) == 0
     card_path = model.parent / "model.json"
+    card_path.chmod(0o644)
     before = json.loads(card_path.read_text())
     argv = ["calibrate", "--records", str(out / "records.jsonl"), "--model", str(model)]
     assert main([*argv, "--min-recall", "1", "--write-card"]) == 0
     after = json.loads(card_path.read_text())
+    assert card_path.stat().st_mode & 0o777 == 0o644  # still readable by the service user
     assert "wrote decision" in capsys.readouterr().out
     op = after["metrics"]["operating_point"]
     assert after["decision"] == {
@@ -195,7 +197,7 @@ def test_calibrate_wants_exactly_one_goal(
     assert main([*argv, "--min-recall", "0.9", "--cost-miss", "5", "--cost-false-alert", "1"]) == 2
     assert "either --min-recall" in capsys.readouterr().err
     assert main([*argv, "--min-recall", "0.9"]) == 2
-    assert "line 1: source" in capsys.readouterr().err
+    assert f"{records}: line 1: source" in capsys.readouterr().err  # names the file
 
 
 def test_calibrate_runs_the_bursts_itself_when_given_no_records(

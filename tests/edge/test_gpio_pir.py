@@ -3,11 +3,14 @@ gpiozero's own thread)."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import pytest
 from gpiozero.pins.mock import MockFactory
 
 from camtrap.adapters.gpio_pir import PirTrigger
-from camtrap.errors import UsageError
+from camtrap.errors import PeerError, UsageError
 from camtrap.sim.clock import ManualClock
 
 
@@ -41,6 +44,7 @@ def test_motion_on_the_pin_becomes_a_trigger_with_its_time(factory: MockFactory)
         assert meta is not None
         assert (meta.source, meta.device_id, meta.trigger_time) == ("pir", "trap-07", 1.8e9)
         assert meta.frame_interval_s == 0.5
+        assert meta.pir_pulses == (0.0,)  # recorded, so the stored burst.json replays as it was
         assert pir.wait(0) is None  # one edge, one trigger
     finally:
         pir.close()
@@ -60,3 +64,15 @@ def test_queued_triggers_are_bounded_and_overflow_is_counted(factory: MockFactor
         assert sum(m is not None for m in got) == 3 and pir.overflowed == 2
     finally:
         pir.close()
+
+
+@pytest.mark.skipif(Path("/proc/device-tree/model").exists(), reason="a real Pi has GPIO")
+def test_no_gpio_on_a_desktop_is_one_peer_error_without_fallback_warnings(monkeypatch):
+    from gpiozero import Device
+
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    monkeypatch.setattr(Device, "pin_factory", None)  # gpiozero looks for a real factory
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a PinFactoryFallback warning would fail the test
+        with pytest.raises(PeerError, match=r"PIR on GPIO17: .* on a desktop use --sim"):
+            PirTrigger(17, "trap-07", ManualClock(0.0), frame_interval_s=0.5, pin_factory=None)

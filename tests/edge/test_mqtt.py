@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from camtrap.adapters.clock import SystemClock
-from camtrap.adapters.mqtt import MqttPublisher, read_password, tls_context
+from camtrap.adapters.mqtt import MqttPublisher, check_mqtt, read_password, tls_context
 from camtrap.adapters.outbox import Outbox
 from camtrap.config import DeviceConfig, MqttConfig
 from camtrap.core.outbox_policy import backoff_delay
@@ -270,22 +270,11 @@ def test_reconnect_delays_follow_the_backoff_policy(mosquitto, outbox, caplog, w
     assert "cannot connect to broker" in caplog.text
 
 
-def password_broker(mosquitto_factory, tmp_path):
-    passwd = shutil.which("mosquitto_passwd")
-    if passwd is None:
-        pytest.skip("mosquitto_passwd not found")
-    pwfile = tmp_path / "passwd"
-    subprocess.run([passwd, "-b", "-c", str(pwfile), "trap", "s3cret-pw"], check=True)
-    return mosquitto_factory(
-        f"listener {{port}} 127.0.0.1\nallow_anonymous false\npassword_file {pwfile}\n"
-    )
-
-
 @pytest.mark.broker
 def test_wrong_password_is_logged_with_the_reason_code_and_never_the_password(
-    mosquitto_factory, publisher_factory, outbox, tmp_path, caplog, wait_for
+    password_broker, publisher_factory, outbox, caplog, wait_for
 ):
-    broker = password_broker(mosquitto_factory, tmp_path)
+    broker = password_broker
     caplog.set_level(logging.DEBUG)
     pub = publisher_factory(cfg(broker, username="trap", password="wrong-pw-123"))
     wait_for(lambda: "refused the connection" in caplog.text, 10, "the refusal log line")
@@ -297,9 +286,9 @@ def test_wrong_password_is_logged_with_the_reason_code_and_never_the_password(
 
 @pytest.mark.broker
 def test_password_file_authenticates(
-    mosquitto_factory, publisher_factory, outbox, tmp_path, caplog, wait_for
+    password_broker, publisher_factory, outbox, tmp_path, caplog, wait_for
 ):
-    broker = password_broker(mosquitto_factory, tmp_path)
+    broker = password_broker
     secret = tmp_path / "mqtt-password"
     secret.write_text("s3cret-pw\n")
     caplog.set_level(logging.DEBUG)
@@ -370,7 +359,7 @@ def test_tls_with_an_untrusted_broker_certificate_never_connects(
 def test_password_and_password_file_together_are_a_config_error(tmp_path, outbox):
     c = MqttConfig(password="a", password_file=str(tmp_path / "pw"))
     with pytest.raises(ConfigError, match=r"mqtt\.password: set password or password_file"):
-        read_password(c)
+        check_mqtt(c, "trap-07")
 
 
 def test_missing_password_file_is_a_config_error_naming_the_key(tmp_path):
@@ -389,8 +378,8 @@ def test_tls_config_errors_name_the_key(tmp_path):
     (tmp_path / "junk.crt").write_text("not a certificate")
     with pytest.raises(ConfigError, match=r"mqtt\.ca_file: not a usable CA bundle"):
         tls_context(MqttConfig(tls=True, ca_file=str(tmp_path / "junk.crt")))
-    with pytest.raises(ConfigError, match=r"mqtt\.tls is false"):
-        tls_context(MqttConfig(ca_file=str(tmp_path / "junk.crt")))
+    with pytest.raises(ConfigError, match=r"mqtt\.ca_file: set, but mqtt\.tls is false"):
+        check_mqtt(MqttConfig(ca_file=str(tmp_path / "junk.crt")), "trap-07")
 
 
 def test_publisher_refuses_backoff_min_above_max_and_bad_device_ids(outbox):

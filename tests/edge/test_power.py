@@ -177,3 +177,16 @@ def test_cli_bad_hit_fraction_and_missing_params_exit_2(tmp_path: Path, capsys) 
     assert "--hit-fraction must be in 0..1" in capsys.readouterr().err
     assert main(["power-budget", "--params", str(tmp_path / "nope.toml")]) == 2
     assert "nope.toml: (file): not found" in capsys.readouterr().err
+
+
+def test_cli_unwritable_plot_and_unreadable_params_exit_2(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    png = blocker / "power.png"  # a directory that cannot exist: its parent is a file
+    assert main(["power-budget", "--params", str(SHIPPED), "--plot", str(png)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"camtrap power-budget: error: {png}: cannot write the plot: "
+    )
+    assert main(["power-budget", "--params", str(tmp_path)]) == 2
+    assert f"{tmp_path}: (file): cannot read: " in capsys.readouterr().err

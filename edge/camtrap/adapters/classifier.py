@@ -15,9 +15,12 @@ or types that differ from the card; an output size that is not the number of lab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,14 +171,35 @@ def _labels_path(path: Path, labels: str | Path, card: ModelCard | None) -> Path
 def _open_interpreter(path: Path, data: bytes, num_threads: int) -> Any:
     interpreter_class = _interpreter_class()
     try:
-        interpreter = interpreter_class(model_content=data, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _runtime_banner_silenced():
+            interpreter = interpreter_class(model_content=data, num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"{path}: not a usable TFLite model: {first}") from None
     if len(interpreter.get_input_details()) != 1 or len(interpreter.get_output_details()) != 1:
         raise ModelError(f"{path}: want one input and one output tensor")
     return interpreter
+
+
+@contextlib.contextmanager
+def _runtime_banner_silenced() -> Iterator[None]:
+    """The runtime's C++ log (``INFO: Created TensorFlow Lite XNNPACK delegate``) goes to file
+    descriptor 2 while the model loads, where no environment variable turns it off; discard it,
+    so an error is still one line on stderr. Failures come back as exceptions regardless."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep clean
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _quant(detail: dict[str, Any]) -> tuple[float, int]:

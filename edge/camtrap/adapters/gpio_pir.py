@@ -16,6 +16,7 @@ factory, e.g. from ``GPIOZERO_PIN_FACTORY=mock``, is refused.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import deque
 from typing import Any
 
@@ -44,22 +45,25 @@ class PirTrigger:
         allow_mock: bool = False,
     ) -> None:
         from gpiozero import MotionSensor
-        from gpiozero.exc import GPIOZeroError
+        from gpiozero.exc import GPIOZeroError, PinFactoryFallback
 
         self._clock, self._device_id, self._interval = clock, device_id, frame_interval_s
         self._events: deque[float] = deque(maxlen=max_queued)
         self._cond = threading.Condition()
         self.overflowed = 0
         try:
-            self._sensor = MotionSensor(
-                pin,
-                queue_len=queue_len,
-                sample_rate=round(sample_rate),
-                threshold=threshold,
-                pin_factory=pin_factory,
-            )
+            with warnings.catch_warnings():  # one line below says it all, not one per factory
+                warnings.simplefilter("ignore", PinFactoryFallback)
+                self._sensor = MotionSensor(
+                    pin,
+                    queue_len=queue_len,
+                    sample_rate=round(sample_rate),
+                    threshold=threshold,
+                    pin_factory=pin_factory,
+                )
         except GPIOZeroError as e:
-            raise PeerError(f"PIR on GPIO{pin}: {e}") from None
+            hint = "no Pi GPIO here? on a desktop use --sim"
+            raise PeerError(f"PIR on GPIO{pin}: {e} ({hint})") from None
         if not allow_mock and _is_mock(self._sensor.pin_factory):
             self._sensor.close()
             raise UsageError(f"PIR on GPIO{pin}: a mock pin factory outside the simulation")
@@ -79,7 +83,13 @@ class PirTrigger:
             if not self._cond.wait_for(lambda: bool(self._events), timeout_s):
                 return None
             t = self._events.popleft()
-        return BurstMeta(SOURCE, self._device_id, trigger_time=t, frame_interval_s=self._interval)
+        return BurstMeta(
+            SOURCE,
+            self._device_id,
+            trigger_time=t,
+            frame_interval_s=self._interval,
+            pir_pulses=(0.0,),  # the PIR went high at the trigger: stored bursts replay with it
+        )
 
     def close(self) -> None:
         self._sensor.close()

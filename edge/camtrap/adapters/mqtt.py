@@ -67,10 +67,24 @@ REDRAIN_S = 30.0  # also drain this often, for hits added without a drain() call
 STOP_SETTLE_STEPS = 20  # on stop, up to 20 x 0.1 s for outstanding PUBACKs
 
 
-def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:
-    """The password from ``password`` or ``password_file`` (first line), or None."""
+def check_mqtt(cfg: MqttConfig, device_id: str, source: str = "<config>") -> Topics:
+    """The ``[mqtt]`` rules across keys, reading no file: the publisher, the doctor and
+    ``camtrap validate-config`` all apply them. Returns the device's topics."""
+    if cfg.backoff_min_s > cfg.backoff_max_s:
+        raise ConfigError(source, "mqtt.backoff_min_s", "must be <= mqtt.backoff_max_s")
     if cfg.password and cfg.password_file:
         raise ConfigError(source, "mqtt.password", "set password or password_file, not both")
+    if cfg.ca_file and not cfg.tls:
+        raise ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false")
+    try:
+        return topics(cfg.topic_prefix, device_id)
+    except ValueError as e:
+        raise ConfigError(source, "mqtt.topic_prefix / device.id", str(e)) from None
+
+
+def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:
+    """The password from ``password`` or ``password_file`` (first line), or None (after
+    `check_mqtt`)."""
     if not cfg.password_file:
         return cfg.password or None
     try:
@@ -83,8 +97,6 @@ def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:
 def tls_context(cfg: MqttConfig, source: str = "<config>") -> ssl.SSLContext | None:
     """A verifying TLS context (``ca_file``, or the system CAs), or None without TLS."""
     if not cfg.tls:
-        if cfg.ca_file:
-            raise ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false")
         return None
     if cfg.ca_file and not Path(cfg.ca_file).is_file():
         raise ConfigError(source, "mqtt.ca_file", f"not a file: {cfg.ca_file}")
@@ -109,12 +121,7 @@ class MqttPublisher:
         sink: str = "mqtt",
         source: str = "<config>",
     ) -> None:
-        if mqtt_cfg.backoff_min_s > mqtt_cfg.backoff_max_s:
-            raise ConfigError(source, "mqtt.backoff_min_s", "must be <= mqtt.backoff_max_s")
-        try:
-            self.topics: Topics = topics(mqtt_cfg.topic_prefix, device_cfg.id)
-        except ValueError as e:
-            raise ConfigError(source, "mqtt.topic_prefix / device.id", str(e)) from None
+        self.topics: Topics = check_mqtt(mqtt_cfg, device_cfg.id, source)
         self.cfg, self.device, self.ha = mqtt_cfg, device_cfg, ha_cfg
         self.outbox, self.clock, self.sink = outbox, clock, sink
         self.model, self.sw_version, self._jitter = model, sw_version, jitter

@@ -14,7 +14,8 @@ from camtrap.core.metrics import PrPoint
 from camtrap.errors import UsageError
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, or a `UsageError` saying how to install it."""
     try:
         import matplotlib
 
@@ -32,7 +33,7 @@ def pr_curve_png(
     title: str = "Burst-level precision-recall",
 ) -> Path:
     """Precision against recall, with the chosen operating point (recall, precision) marked."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     try:
         if points:
@@ -62,7 +63,7 @@ def score_histogram_png(
     title: str = "Burst target scores",
 ) -> Path:
     """Overlaid histograms of burst scores for target and non-target bursts."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
     try:
         bins = [i / 20 for i in range(21)]

@@ -4,8 +4,9 @@ Reports per-stage timings (decode, preprocess = resize + quantize, invoke, verdi
 publish), the ratio of
 everything-but-invoke to invoke per frame when frames arrive as arrays (target <= 25 %), the
 time from process start to armed (imports + model load; target <= 1.5 s, measured on a fresh
-child process) and the peak RSS (target <= 200 MB). Without BURSTS it uses synthetic 320x240
-frames at the model's input size (no decode or resize). It reports numbers; it asserts nothing.
+child process) and the peak RSS (target <= 200 MB). Without BURSTS it uses synthetic random
+frames at the model's input size (no decode or resize). A burst with a corrupt frame is left out
+with a line saying so. It reports numbers; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ ARMED = "armed"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from camtrap.commands.replay import add_model_args
+    from camtrap.commands.replay import add_model_args, add_rule_args
 
     p = sub.add_parser("bench", help="per-stage timings, start-up time and peak memory")
     p.add_argument("paths", nargs="*", metavar="BURSTS", help="recorded bursts (else synthetic)")
     add_model_args(p)
+    add_rule_args(p)
+    p.add_argument("--no-early-exit", action="store_true", help="classify every frame")
     p.add_argument("--frames", type=int, default=60, help="synthetic frames without BURSTS")
     p.add_argument("--probe-armed", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -55,7 +58,10 @@ class Stages:
 def run(args: argparse.Namespace) -> int:
     from camtrap.app import detector_from_args
     from camtrap.config import load_config
+    from camtrap.errors import UsageError
 
+    if not args.paths and args.frames < 1:
+        raise UsageError(f"--frames must be >= 1, got {args.frames}")
     detector = detector_from_args(args, load_config(args.config), args.config or "<command line>")
     if args.probe_armed:
         print(ARMED, flush=True)
@@ -115,6 +121,7 @@ def measure(detector: Any, paths: Sequence[str], synthetic: int) -> tuple[Stages
 def _bursts(
     paths: Sequence[str], synthetic: int, stages: Stages, size: tuple[int, int]
 ) -> list[tuple[Any, list[Any]]]:
+    from camtrap.errors import BadFrameError, UsageError
     from camtrap.sim.bursts import discover
     from camtrap.sim.replay_camera import read_frame
 
@@ -122,11 +129,17 @@ def _bursts(
         return [_synthetic(synthetic, size)]
     out = []
     for b in discover(paths):
-        frames = [
-            stages.timed("decode", lambda p=p, i=i: read_frame(p, i, 0.0, size))
-            for i, p in enumerate(b.frames)
-        ]
+        try:
+            frames = [
+                stages.timed("decode", lambda p=p, i=i: read_frame(p, i, 0.0, size))
+                for i, p in enumerate(b.frames)
+            ]
+        except BadFrameError as e:  # a corrupt frame fails its burst only: left out of the run
+            print(f"skipped {b.meta.source}: {e}", flush=True)
+            continue
         out.append((b.meta, frames))
+    if not out:
+        raise UsageError(f"{', '.join(paths)}: no burst could be decoded")
     return out
 
 

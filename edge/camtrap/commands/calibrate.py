@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,17 +150,28 @@ def with_operating_point(card: dict[str, Any], point: OperatingPoint) -> dict[st
 
 
 def write_card(path: Path, point: OperatingPoint) -> None:
-    """Update the card atomically (temporary file, fsync, rename) after validating it."""
+    """Update the card atomically (temporary file, fsync, rename) after validating it.
+
+    The card keeps its file mode (``mkstemp`` makes 0600 files, which the service user and other
+    readers of the repository could not read)."""
     updated = with_operating_point(read_card_json(path), point)
     parse_card(updated, str(path))  # never write a card the service would refuse
     text = json.dumps(updated, indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".model.json.", dir=path.parent)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        fd, tmp = tempfile.mkstemp(prefix=".model.json.", dir=path.parent)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write the card: {e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the card: {e}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -209,8 +221,10 @@ def calibrate(
     rates: FieldRates,
     rules: Sequence[Any],
     ks: Sequence[int],
+    source: str = "records",
 ) -> OperatingPoint:
-    bursts = scored_bursts(parse_records(raws, "records"), targets)
+    """``source`` names the records in errors (the --records file, or the replay run)."""
+    bursts = scored_bursts(parse_records(raws, source), targets)
     return choose(bursts, goal, rates, rules, ks)
 
 
@@ -221,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--write-card needs --model (the card beside it is written)")
     raws, targets = load_records(args)
     rates = FieldRates(args.triggers_per_day, args.targets_per_day)
-    point = calibrate(raws, targets, goal, rates, rules, ks)
+    point = calibrate(raws, targets, goal, rates, rules, ks, args.records or "replay")
     print(report(point))
     if args.write_card:
         path = card_path(args.model)

@@ -6,7 +6,9 @@
 Checks, in order: config, clock, free disk, model load, a self-test that replays golden bursts
 through the real pipeline (a leopard must be a hit, an empty scene a miss), camera, PIR pin,
 MQTT broker (only when ``[mqtt] enabled``), MCU link (only when the config uses one). Each line
-is ``ok``, ``FAIL`` (with what to do) or ``skip`` (with why). Exit status 1 if any check fails.
+is ``ok``, ``FAIL`` (with what to do) or ``skip`` (with why). Exit status 1 if any check fails;
+2 when the config itself is bad or a ``--golden`` path does not exist (misuse, as in every
+command), so scripts can tell a sick trap from a wrong command line.
 
 ``--sim`` swaps the hardware for its simulation, explicitly: the replay camera serving the
 golden bursts and the gpiozero PIR code on a MockFactory pin; the broker check stays real.
@@ -77,7 +79,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from camtrap.cli import EXIT_USAGE
+    from camtrap.errors import UsageError
+
+    for g in args.golden or []:
+        if not Path(g).exists():
+            raise UsageError(f"--golden {g}: no such file or directory")
     checks = run_checks(args.config, args.sim, args.golden or [], Deps())
+    if checks[0].name == "config" and checks[0].status == "FAIL":
+        return EXIT_USAGE
     return 1 if any(c.status == "FAIL" for c in checks) else 0
 
 
@@ -340,7 +350,7 @@ def _check_broker(ctx: Context) -> Check:
     m = ctx.cfg.mqtt
     if not m.enabled:
         return Check("broker", "skip", "MQTT disabled ([mqtt] enabled = false)")
-    rc = _mqtt_connect(m, ctx.cfg.device.id, ctx.deps.mqtt_timeout_s)
+    rc = _mqtt_connect(m, ctx.source, ctx.cfg.device.id, ctx.deps.mqtt_timeout_s)
     where = f"{m.host}:{m.port}" + (" (TLS)" if m.tls else "")
     if rc is None:
         fix = "check mqtt.host/port, the network and the broker; hits wait in the outbox"
@@ -351,18 +361,23 @@ def _check_broker(ctx: Context) -> Check:
     return Check("broker", "ok", f"{where}: connected")
 
 
-def _mqtt_connect(m: Any, device_id: str, timeout_s: float) -> str | None:
-    """Connect once; the CONNACK reason, or None when nothing answered in time."""
+def _mqtt_connect(m: Any, source: str, device_id: str, timeout_s: float) -> str | None:
+    """Connect once, with the service's own password and TLS handling; the CONNACK reason, or
+    None when nothing answered in time."""
     import threading
 
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from camtrap.adapters.mqtt import check_mqtt, read_password, tls_context
+
+    check_mqtt(m, device_id, source)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"camtrap-doctor-{device_id}")
     if m.username:
-        client.username_pw_set(m.username, _password(m))
-    if m.tls:
-        client.tls_set(ca_certs=m.ca_file or None)
+        client.username_pw_set(m.username, read_password(m, source))
+    tls = tls_context(m, source)
+    if tls is not None:
+        client.tls_set_context(tls)
     answered = threading.Event()
     reason: list[str] = []
 
@@ -384,12 +399,6 @@ def _mqtt_connect(m: Any, device_id: str, timeout_s: float) -> str | None:
     return reason[0] if reason else None
 
 
-def _password(m: Any) -> str:
-    if m.password_file:
-        return Path(m.password_file).read_text(encoding="utf-8").strip()
-    return m.password
-
-
 def _check_mcu_link(ctx: Context) -> Check:
     cfg = ctx.cfg
     uses_link = cfg.trigger.source == "mcu" or (cfg.lora.enabled and cfg.lora.via == "mcu")
@@ -397,16 +406,6 @@ def _check_mcu_link(ctx: Context) -> Check:
         return Check("mcu-link", "skip", "not configured (trigger.source = gpio, no LoRa via MCU)")
     if ctx.sim:
         return Check("mcu-link", "skip", "--sim: no MCU on a desktop (tests run the firmware VM)")
-    import importlib
-
-    try:
-        mcu_link = importlib.import_module("camtrap.adapters.mcu_link")
-    except ImportError as e:
-        return Check("mcu-link", "FAIL", f"camtrap.adapters.mcu_link: {e}", "reinstall camtrap")
-    probe = getattr(mcu_link, "probe", None)
-    if callable(probe):
-        detail = probe(cfg.link)
-        return Check("mcu-link", "ok", f"{cfg.link.port}: {detail}")
     return _serial_opens(cfg.link)
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from camtrap.commands.replay import add_model_args, add_rule_args
 from camtrap.core.calibrate import (
     EarlyExitStats,
     FieldRates,
@@ -39,7 +40,7 @@ from camtrap.core.metrics import (
     parse_record,
 )
 from camtrap.core.report import ReportInput, build_sections, to_html, to_markdown
-from camtrap.core.verdict import RULES, Rule
+from camtrap.core.verdict import Rule
 from camtrap.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_replay_arguments(p)
-    p.add_argument("--threshold", type=float, metavar="T", help="burst threshold 0..1")
-    p.add_argument("--rule", choices=RULES, help="burst rule (default: the card's)")
-    p.add_argument("--k", type=int, metavar="K", help="k of the rule")
+    add_rule_args(p)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     add_rate_arguments(p)
     p.set_defaults(func=run)
@@ -68,10 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_replay_arguments(p: argparse.ArgumentParser) -> None:
     """BURSTS, --config, --model, --labels, --target: what running the model needs."""
     p.add_argument("bursts", nargs="*", metavar="BURSTS", help="burst directories, images, trees")
-    p.add_argument("--config", metavar="C", help="TOML config (defaults otherwise)")
-    p.add_argument("--model", metavar="M", help=".tflite model (default: config model.path)")
-    p.add_argument("--labels", metavar="L", help="labels file (default: the card's or labels.txt)")
-    p.add_argument("--target", action="append", metavar="NAME", help="target label (repeatable)")
+    add_model_args(p)
 
 
 def add_rate_arguments(p: argparse.ArgumentParser) -> None:
@@ -126,10 +122,11 @@ def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
     if not args.bursts:
         raise UsageError("give burst directories or images (or --records FILE where accepted)")
     cfg = load_config(args.config)
+    bursts = discover(args.bursts)  # a bad path fails before the model is loaded
     keys = ("model", "labels", "target", *(("rule", "k", "threshold") if rule_args else ()))
     full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
     detector = detector_from_args(full, cfg, args.config or "<command line>")
-    records = replay(discover(args.bursts), detector, out=None)
+    records = replay(bursts, detector, out=None)
     return Replayed(tuple(records), detector.targets.names, detector.rule, detector.model)
 
 

@@ -51,6 +51,8 @@ def load_params(path: str) -> tuple[power.PowerParams, dict[str, str]]:
     except FileNotFoundError:
         hint = " (run from the repository root, or pass --params)" if path == DEFAULT_PARAMS else ""
         raise ConfigError(path, "(file)", f"not found{hint}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(path, "(file)", f"cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "(syntax)", str(e)) from None
     return power.parse_power_params(raw, path)
@@ -117,11 +119,9 @@ def _months(budget: power.Budget, design: str) -> float:
 
 def write_plot(budget: power.Budget, out: Path) -> None:
     """Battery life (days) against triggers per day, both designs, log-log."""
-    import matplotlib
+    from camtrap.adapters.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rates = [round(10 ** (i / 20), 3) for i in range(-20, 61)]  # 0.1 .. 1000 a day
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for design in power.DESIGNS:
@@ -144,7 +144,11 @@ def write_plot(budget: power.Budget, out: Path) -> None:
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out)
+    except OSError as e:
+        raise UsageError(f"{out}: cannot write the plot: {e}") from None
+    finally:
+        plt.close(fig)

@@ -22,20 +22,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="run recorded bursts through the pipeline")
     p.add_argument("paths", nargs="+", metavar="PATH", help="images, burst dirs, or trees")
     add_model_args(p)
+    add_rule_args(p)
+    p.add_argument("--no-early-exit", action="store_true", help="classify every frame")
     p.add_argument("--json-out", metavar="FILE", help="write one JSON record per burst")
     p.set_defaults(func=run)
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    """--model/--labels/--target/--threshold/--rule/--k/--no-early-exit/--config."""
+    """--config/--model/--labels/--target: what loading the model and its targets needs."""
     p.add_argument("--config", metavar="C", help="TOML config (defaults otherwise)")
     p.add_argument("--model", metavar="M", help=".tflite model (default: config model.path)")
     p.add_argument("--labels", metavar="L", help="labels file (default: the card's or labels.txt)")
     p.add_argument("--target", action="append", metavar="NAME", help="target label (repeatable)")
+
+
+def add_rule_args(p: argparse.ArgumentParser) -> None:
+    """--threshold/--rule/--k: overrides of the card's burst rule."""
     p.add_argument("--threshold", type=float, metavar="T", help="burst threshold 0..1")
-    p.add_argument("--rule", choices=RULES, help="burst rule")
+    p.add_argument("--rule", choices=RULES, help="burst rule (default: the card's)")
     p.add_argument("--k", type=int, metavar="K", help="k of the rule")
-    p.add_argument("--no-early-exit", action="store_true", help="classify every frame")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,11 +49,14 @@ def run(args: argparse.Namespace) -> int:
     from camtrap.sim.bursts import discover
 
     cfg = load_config(args.config)
+    bursts = discover(args.paths)  # a bad path fails before the model is loaded
+    json_out = Path(args.json_out) if args.json_out else None
+    if json_out is not None:
+        check_writable(json_out)  # an unwritable file fails before the bursts are run
     detector = detector_from_args(args, cfg, args.config or "<command line>")
-    bursts = discover(args.paths)
     records = replay(bursts, detector, out=sys.stdout)
-    if args.json_out:
-        write_jsonl(Path(args.json_out), records)
+    if json_out is not None:
+        write_jsonl(json_out, records)
     print_summary(records, detector.targets.names, sys.stdout)
     return 0
 
@@ -82,8 +90,10 @@ _HEADER = f"{'verdict':7} {'score':>5}  {'frames':>6}  {'top label':28} {'label'
 
 def row(r: dict[str, Any]) -> str:
     """One table row: verdict, burst score, agreeing/classified/total, top label, truth, source."""
+    from camtrap.core.targets import first_name
+
     frames = f"{r['frames_agreeing']}/{r['frames_classified']}/{r['frames_total']}"
-    top = f"{_short(r['top_label'])} {r['top_score']:.2f}" if r["top_label"] else "-"
+    top = f"{first_name(r['top_label'])} {r['top_score']:.2f}" if r["top_label"] else "-"
     tail = f"  ({r['error']})" if r["error"] else ""
     label = r.get("label") or "-"
     return (
@@ -92,8 +102,16 @@ def row(r: dict[str, Any]) -> str:
     )
 
 
-def _short(label: str) -> str:
-    return label.split(",", 1)[0]
+def check_writable(path: Path) -> None:
+    """``path`` can be written (its directory is made); an existing file is left as it is."""
+    from camtrap.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e}") from None
 
 
 def write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("camtrap.run")
@@ -40,12 +42,26 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed must be > 0, got {args.speed}")
     source = args.config or "<defaults>"
     cfg = load_config(args.config)
+    ensure_data_dir(cfg.device.data_dir, source)
     detector = build_detector(cfg.model, cfg.verdict)
     stop = threading.Event()
     _on_signals(stop)
     if args.sim:
         return run_sim(cfg, source, detector, args.sim, args.speed, stop)
     return run_field(cfg, source, detector, stop)
+
+
+def ensure_data_dir(data_dir: str, source: str) -> None:
+    """``device.data_dir`` exists (created if need be) and is writable, or a `ConfigError`."""
+    from camtrap.errors import ConfigError
+
+    path = Path(data_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(source, "device.data_dir", f"cannot create {path}: {e}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(source, "device.data_dir", f"{path}: not writable by this user")
 
 
 def _on_signals(stop: threading.Event) -> None:

@@ -1,4 +1,10 @@
-"""`camtrap validate-config FILE`: strict check of a TOML config, no side effects."""
+"""`camtrap validate-config FILE`: strict check of a TOML config, no side effects.
+
+Beyond each key's type and range, it applies the rules across keys that `camtrap run` applies
+before touching hardware (power-gated mode needs MCU triggers; the ``[mqtt]`` and ``[lora]``
+combinations), so a config it calls ok is not refused at start. Files the config names
+(password, CA bundle, model) are checked on the trap by `camtrap doctor`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from camtrap.adapters.mqtt import check_mqtt
+    from camtrap.app import check_mode
+    from camtrap.lora.sink import make_scheduler
+
     cfg = load_config(args.config)
+    check_mode(cfg, args.config)
+    check_mqtt(cfg.mqtt, cfg.device.id, args.config)
+    if cfg.lora.enabled:
+        make_scheduler(cfg.lora, 0.0, args.config)
     print(f"{args.config}: ok (device {cfg.device.id}, mode {cfg.device.mode})")
     return 0

@@ -3,7 +3,8 @@
 * an image file (``.jpg .jpeg .png .bmp``) is a one-frame burst;
 * a directory holding ``burst.json`` is one burst, its frames in file-name order;
 * any other directory is searched recursively: burst directories in it are bursts, loose
-  images are one-frame bursts each.
+  images are one-frame bursts each. Dot names are skipped (the store's unfinished ``.tmp-*``
+  bursts, the ``._000.jpg`` files macOS leaves on memory cards).
 
 ``burst.json`` (schema ``camtrap-burst/1``) is parsed strictly for the keys this reader knows;
 informational keys (``night``, ``seed``, ``generator``, ...) are ignored. Problems raise
@@ -66,9 +67,14 @@ def _bursts_at(path: Path) -> list[RecordedBurst]:
         return [read_burst(path)]
     out: list[RecordedBurst] = []
     for child in sorted(path.iterdir()):
-        if child.is_dir() or is_image(child):
+        if not is_hidden(child) and (child.is_dir() or is_image(child)):
             out.extend(_bursts_at(child))
     return out
+
+
+def is_hidden(path: Path) -> bool:
+    """Dot names: the store's unfinished ``.tmp-*`` bursts, macOS ``._000.jpg`` companions."""
+    return path.name.startswith(".")
 
 
 def single_image(path: Path) -> RecordedBurst:
@@ -83,7 +89,9 @@ def read_burst(directory: Path) -> RecordedBurst:
         raw = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise UsageError(f"{source}: cannot read: {e}") from None
-    frames = tuple(sorted(p for p in directory.iterdir() if p.is_file() and is_image(p)))
+    frames = tuple(
+        sorted(p for p in directory.iterdir() if p.is_file() and is_image(p) and not is_hidden(p))
+    )
     return RecordedBurst(parse_burst_json(raw, str(source), str(directory)), frames)
 
 

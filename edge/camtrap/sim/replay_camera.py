@@ -42,8 +42,15 @@ def decode_frame(
         UnidentifiedImageError,
         Image.DecompressionBombError,
     ) as e:
-        raise BadFrameError(f"{name}: cannot decode: {e}") from None
+        raise BadFrameError(f"{name}: cannot decode: {_reason(e)}") from None
     return Frame(index=index, t=t, pixels=pixels, name=Path(name).name, image=data)
+
+
+def _reason(e: Exception) -> str:
+    """Pillow's reason, without the in-memory file's address (records stay reproducible)."""
+    if isinstance(e, UnidentifiedImageError):
+        return "not an image format Pillow reads"
+    return str(e)
 
 
 def read_frame(path: Path, index: int, t: float, draft_size: tuple[int, int] | None) -> Frame:
