@@ -53,7 +53,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="write or check docs/config.md")
     parser.add_argument("--check", action="store_true", help="fail when the file is stale")
     args = parser.parse_args(argv)
     text = render()
