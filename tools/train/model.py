@@ -7,6 +7,7 @@ Every model takes float pixels in 0..1 (N x H x W x 3); the int8 export then map
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 import tensorflow as tf  # pyright: ignore[reportMissingImports]
 
 keras = tf.keras
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,18 @@ class TrainSettings:
 def configure(settings: TrainSettings) -> None:
     """Deterministic seeds and a bounded thread count (never oversubscribe a shared CPU)."""
     keras.utils.set_random_seed(settings.seed)
-    tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() == settings.threads:
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(settings.threads)
+        threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already ran in this process: its pools are fixed now
+        log.warning(
+            "TensorFlow is already initialised in this process; keeping its thread pools "
+            "(wanted %d threads)",
+            settings.threads,
+        )
 
 
 def conv_block(x: tf.Tensor, filters: int, stride: int = 1, pool: bool = False) -> tf.Tensor:
