@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -164,6 +165,8 @@ class Service:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     _last_meta: BurstMeta | None = None
     _next_telemetry: float | None = None
+    _hits_day: tuple[date | None, int] = (None, 0)  # (UTC date of clock.now(), hits on it)
+    _not_run: int = 0  # bursts started with nothing to capture (a simulation's end)
 
     def run(self) -> dict[str, int | float | str | None]:
         """Run until ``stop`` is set or ``finished()``; returns the final counters."""
@@ -206,6 +209,7 @@ class Service:
         """Capture and decide one burst, then store, queue and publish it."""
         planned = self.plan(meta) if self.plan else (meta, self.frames)
         if planned is None:
+            self._not_run += 1
             self._done_burst()
             return None
         meta, n = planned
@@ -217,11 +221,15 @@ class Service:
         return result
 
     def counters(self) -> dict[str, int | float | str | None]:
+        """Telemetry. ``triggers = bursts + triggers_dropped + kept follow-ups`` (none are kept
+        once the service stopped); ``triggers_during_burst`` counts some of either kind."""
         out: dict[str, int | float | str | None] = dict(self.counts)
+        overflowed = int(getattr(self.trigger, "overflowed", 0))  # never reached the policy
         out.update(
-            triggers=self.state.triggers,
+            triggers=self.state.triggers + overflowed,
             triggers_during_burst=self.state.during_burst,
-            triggers_dropped=self.state.dropped + getattr(self.trigger, "overflowed", 0),
+            triggers_dropped=self.state.dropped + overflowed + self._not_run,
+            hits_today=self._hits_on(_utc_day(self.clock.now())),
         )
         for port in (self.camera, self.trigger):  # the field camera, the MCU (battery_mv)
             port_counters = getattr(port, "counters", None)
@@ -294,8 +302,20 @@ class Service:
     def _count(self, decision: str, frames: int) -> None:
         key = {"hit": "hits", "miss": "misses"}.get(decision, "errors")
         self.counts[key] += 1
+        if decision == "hit":
+            today = _utc_day(self.clock.now())
+            self._hits_day = (today, self._hits_on(today) + 1)
         self.counts["bursts"] += 1
         self.counts["frames_classified"] += frames
+
+    def _hits_on(self, day: date) -> int:
+        """Hits on ``day`` (UTC): the count restarts when the date changes. The first count
+        starts from the hits the burst store holds for the day (a power-gated Pi boots for
+        each event; hits are the last bursts the store evicts)."""
+        if self._hits_day[0] is None:
+            self._hits_day = (day, _stored_hits_on(self.store, day))
+        counted_day, n = self._hits_day
+        return n if counted_day == day else 0
 
     def _telemetry_due(self) -> None:
         now = self.clock.monotonic()
@@ -314,6 +334,8 @@ class Service:
             time.sleep(FLUSH_STEP_S)
 
     def _shutdown(self) -> None:
+        # follow-ups still kept will never run: they are dropped, so the counters add up
+        self.state = replace(self.state, dropped=self.state.dropped + self.state.pending, pending=0)
         for name, step in (
             ("drain", self._flush),
             ("telemetry", lambda: self.publisher.publish_telemetry(self.counters())),
@@ -326,6 +348,23 @@ class Service:
             except Exception as e:  # keep shutting the rest down
                 log.error("shutdown: %s: %s", name, e)
         log.info("stopped: %s", self.counters())
+
+
+def _utc_day(t: float) -> date:
+    return datetime.fromtimestamp(t, UTC).date()
+
+
+def _stored_hits_on(store: StorePort | None, day: date) -> int:
+    """Hit bursts of ``day`` in a `BurstStore` (0 without one, or when it cannot say)."""
+    bursts = getattr(store, "bursts", None)
+    if not callable(bursts):
+        return 0
+    try:
+        held = cast(list[Any], bursts())
+        return sum(1 for b in held if b.is_hit and _utc_day(b.created) == day)
+    except Exception as e:  # a telemetry counter never stops the trap
+        log.warning("hits_today: cannot read the burst store: %s", e)
+        return 0
 
 
 def _capture(camera: Camera, n: int, interval_s: float) -> Iterator[Frame]:
@@ -399,13 +438,16 @@ def _outputs(
     if cfg.lora.enabled and sim:
         log.info("simulation: [lora] is ignored; hits go to MQTT or are printed")
     data = Path(cfg.device.data_dir)
-    data.mkdir(parents=True, exist_ok=True)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(source, "device.data_dir", f"cannot create {data}: {e}") from None
     outbox = Outbox(data / "outbox.db", sinks=("mqtt", "lora") if lora else ("mqtt",))
     store = None
     if cfg.storage.enabled:
         quota = int(cfg.storage.quota_mb * 1024 * 1024)
         store = BurstStore(data / "bursts", quota, jpeg_quality=cfg.storage.jpeg_quality)
-    publisher = _publisher(cfg, source, outbox, clock, model)
+    publisher = _publisher(cfg, source, outbox, clock, model, battery)
     if lora:
         publisher = Fanout([publisher, _lora_publisher(cfg, outbox, clock, link, battery)])
     return outbox, store, publisher
@@ -424,12 +466,27 @@ def _lora_publisher(
     return McuHitSink(outbox, link, clock, battery=battery)
 
 
-def _publisher(cfg: Any, source: str, outbox: Any, clock: Any, model: str) -> Any:
+def _publisher(
+    cfg: Any,
+    source: str,
+    outbox: Any,
+    clock: Any,
+    model: str,
+    battery: Callable[[], int | None] | None = None,
+) -> Any:
+    """MQTT, or the dry-run printer; ``battery`` gives their hits the MCU's reading."""
     if cfg.mqtt.enabled:
         from camtrap.adapters.mqtt import MqttPublisher
 
         return MqttPublisher(
-            cfg.mqtt, cfg.device, outbox, clock, cfg.homeassistant, model=model, source=source
+            cfg.mqtt,
+            cfg.device,
+            outbox,
+            clock,
+            cfg.homeassistant,
+            model=model,
+            source=source,
+            battery=battery,
         )
     from camtrap.adapters.sink import DryRunSink
 
@@ -439,7 +496,41 @@ def _publisher(cfg: Any, source: str, outbox: Any, clock: Any, model: str) -> An
         topic_prefix=cfg.mqtt.topic_prefix,
         device_id=cfg.device.id,
         clock=clock,
+        battery=battery,
     )
+
+
+def mqtt_of(publisher: Any) -> Any:
+    """The MQTT publisher (or dry-run printer) among the publishers `_outputs` made."""
+    return publisher.publishers[0] if isinstance(publisher, Fanout) else publisher
+
+
+def linger_mqtt(
+    publisher: Publisher,
+    outbox: OutboxPort,
+    bound_s: float,
+    clock: Clock,
+    wait: Callable[[float], object] = time.sleep,
+    sink: str = "mqtt",
+) -> bool:
+    """Drain until no hit is pending for ``sink`` or ``bound_s`` passed; True when none is.
+
+    Power-gated, this runs between the MCU's SHUTDOWN request and the Pi's ack, so a slow
+    uplink gets its hit out before the power goes; past the bound the hit stays in the outbox
+    for the next boot (never lost).
+    """
+    deadline = clock.monotonic() + bound_s
+    while True:
+        try:
+            publisher.drain()
+        except PeerError as e:  # the broker is down: the bound decides
+            log.warning("linger: %s", e)
+        if outbox.count_pending(sink) == 0:
+            return True
+        if clock.monotonic() >= deadline:
+            log.warning("linger: hits still pending for %s after %.1f s", sink, bound_s)
+            return False
+        wait(FLUSH_STEP_S)
 
 
 def _service(cfg: Any, detector: Any, outputs: tuple[Any, Any, Any], **kw: Any) -> Any:
@@ -512,6 +603,9 @@ def run_field(
         link = own_link = _mcu_link(cfg, clock) if _lora_via_mcu(cfg) else None
     camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
     outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=link, battery=battery)
+    if cfg.trigger.source == "mcu":  # before the SHUTDOWN ack: MQTT hits out, bounded
+        outbox, mqtt = outputs[0], mqtt_of(outputs[2])
+        trigger.linger = lambda: linger_mqtt(mqtt, outbox, cfg.link.mqtt_linger_s, clock)
     service = _service(
         cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop, **hooks
     )
@@ -527,7 +621,9 @@ def run_field(
 def _picamera2(cfg: Any, detector: Any) -> Camera:
     from camtrap.adapters.picamera2_camera import Picamera2Camera
 
-    return Picamera2Camera(cfg.camera, detector.classifier.input_size)
+    return Picamera2Camera(
+        cfg.camera, detector.classifier.input_size, jpeg_quality=cfg.storage.jpeg_quality
+    )
 
 
 def check_mode(cfg: Any, source: str) -> None:

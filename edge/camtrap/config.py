@@ -111,7 +111,15 @@ class StorageConfig:
     quota_mb: float = field(
         default=2048.0, metadata=rng(1, 10_000_000, "above this, oldest non-hits go first")
     )
-    jpeg_quality: int = field(default=85, metadata=rng(10, 100, "for frames without stored bytes"))
+    jpeg_quality: int = field(
+        default=85,
+        metadata=rng(
+            10,
+            100,
+            "JPEG quality of stored frames: the Pi camera's, and replayed "
+            "frames without stored bytes",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,17 @@ class LinkConfig:
         metadata=doc("run when the MCU asks the Pi to halt; empty = only acknowledge"),
     )
     shutdown_hold_s: float = field(
-        default=10.0, metadata=rng(0, 120, "max wait for queued HITs before halting")
+        default=10.0,
+        metadata=rng(0, 120, "max wait for queued HITs before halting, from the MCU's request"),
+    )
+    mqtt_linger_s: float = field(
+        default=10.0,
+        metadata=rng(
+            0,
+            60,
+            "power-gated: max wait for MQTT hits before acking SHUTDOWN; max(this, "
+            "shutdown_hold_s) + the halt time must stay below the MCU's shutdown_grace_s (20)",
+        ),
     )
 
 

@@ -156,6 +156,16 @@ def test_a_full_trigger_queue_answers_skipped_so_the_mcu_can_shut_down():
     assert results == [(6, link.VERDICT_SKIPPED)]
 
 
+def test_a_trigger_from_the_mcu_records_the_pir_pulse_at_the_trigger_like_the_gpio_pir():
+    clock = ManualClock()
+    mcu = mcu_link.McuLink(MemPort(FakeHw()), clock)
+    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src._ready_sent = True
+    mcu.pump(link.encode_frame(link.TRIGGER, 1, link.trigger_body(5, 0, 3700)))
+    meta = src.wait(0)
+    assert meta is not None and meta.pir_pulses == (0.0,)
+
+
 class PtyHw(FakeHw):
     """The MCU's side of a real pty: UART reads and writes go through the master fd."""
 

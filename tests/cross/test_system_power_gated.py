@@ -279,6 +279,8 @@ def test_a_pir_event_runs_mcu_pi_mqtt_and_lora_end_to_end(
     assert uplink["frames_classified"] == hit["frames_classified"]
     assert uplink["score"] == pytest.approx(hit["score"], abs=0.005)
     assert uplink["battery_mv"] == pytest.approx(MCU_BATTERY_MV, abs=20)  # the MCU's reading
+    # the MQTT hit went out before the shutdown's telemetry, with the TRIGGER's reading
+    assert hit["battery_mv"] == MCU_BATTERY_MV
 
     # the empty burst: a miss under the MCU's next sequence, no hit anywhere, but counted
     assert fw.state.event_seq == first_seq + 1

@@ -29,6 +29,8 @@ def test_no_file_gives_the_defaults_and_an_empty_table_too():
         ({"verdict": {"targets": "leopard"}}, "t.toml: verdict.targets: must be an array"),
         ({"verdict": {"targets": [1]}}, "t.toml: verdict.targets[0]: must be a string"),
         ({"camera": {"main_size": [640]}}, "t.toml: camera.main_size: must have 2 items, got 1"),
+        ({"link": {"mqtt_linger_s": 61}}, "t.toml: link.mqtt_linger_s: must be in 0..60, got 61"),
+        ({"link": {"mqtt_linger_s": -1}}, "t.toml: link.mqtt_linger_s: must be in 0..60"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key_path(raw, message):

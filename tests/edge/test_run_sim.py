@@ -125,6 +125,13 @@ def test_run_sim_ends_when_the_bursts_are_used_up_with_a_summary(tmp_path: Path)
     assert "would publish camtrap/sim-07/availability offline" in out
     assert len(list((tmp_path / "data" / "bursts").glob("*/sim-07-*"))) == 2
     assert (tmp_path / "data" / "outbox.db").exists()
+    # every trigger is a burst or dropped (a follow-up kept past the last burst is dropped)
+    [line] = [x for x in out.splitlines() if x.startswith("counters: ")]
+    counters = dict(kv.rsplit(" ", 1) for kv in line.removeprefix("counters: ").split(", "))
+    triggers, bursts, dropped = (
+        int(counters[k]) for k in ("triggers", "bursts", "triggers_dropped")
+    )
+    assert (bursts, triggers) == (2, bursts + dropped)
 
 
 @needs_demo

@@ -229,3 +229,119 @@ def test_fanout_keeps_publishing_when_one_peer_is_down(tmp_path: Path):
     fan.stop()
     assert down.calls == ["start", "stop"]
     outbox.close()
+
+
+def _seconds_to_utc_midnight(t: float) -> float:
+    return 86400 - t % 86400
+
+
+def test_hits_today_counts_the_hits_of_the_current_utc_date_only(rig_factory):
+    rig = rig_factory([[RED, RED], [RED, RED], [RED, RED]])
+    rig.trigger.push()
+    rig.service.step()
+    assert rig.service.counters()["hits_today"] == 1
+    rig.clock.advance(_seconds_to_utc_midnight(rig.clock.now()) - 10)  # 23:59:50 UTC
+    rig.trigger.push()
+    rig.service.step()
+    assert rig.service.counters()["hits_today"] == 2
+    rig.clock.advance(20)  # 00:00:10 UTC the next day
+    assert rig.service.counters()["hits_today"] == 0  # before any hit on the new date
+    rig.trigger.push()
+    rig.service.step()
+    c = rig.service.counters()
+    assert (c["hits_today"], c["hits"]) == (1, 3)
+    rig.clock.advance(61)
+    rig.service.step()
+    assert rig.published("telemetry")[-1]["hits_today"] == 1  # what Home Assistant reads
+
+
+def test_a_kept_follow_up_that_never_runs_is_counted_as_dropped(rig_factory):
+    rig = rig_factory(
+        [[BLUE] * 5],
+        pushes_during_burst=1,
+        finished=lambda: rig.camera.exhausted and not rig.camera.busy,
+    )
+    rig.trigger.push()
+    c = rig.service.run()  # ends before the cooldown: the kept follow-up never runs
+    assert (c["triggers"], c["bursts"], c["triggers_during_burst"]) == (2, 1, 1)
+    assert c["triggers"] == c["bursts"] + c["triggers_dropped"]
+    assert rig.published("telemetry")[-1]["triggers_dropped"] == 1  # the final telemetry
+
+
+def test_linger_drains_a_slow_uplink_until_no_hit_is_pending(tmp_path: Path):
+    from camtrap.app import linger_mqtt
+    from camtrap.core.types import Hit
+
+    clock, outbox = ManualClock(), Outbox(tmp_path / "o.db", sinks=("mqtt", "lora"))
+    outbox.add(Hit("trap-01-1", 1, "trap-01", 1.8e9, "leopard", 0.9, 2, 2))
+    uplink = SlowUplink(outbox, acks_after=4)
+    assert linger_mqtt(uplink, outbox, 10.0, clock, wait=clock.advance) is True
+    assert outbox.count_pending("mqtt") == 0 and outbox.count_pending("lora") == 1
+    assert uplink.drains == 4 and clock.monotonic() < 10.0
+    outbox.close()
+
+
+def test_linger_gives_up_at_its_bound_and_the_hit_stays_in_the_outbox(tmp_path: Path):
+    from camtrap.app import linger_mqtt
+    from camtrap.core.types import Hit
+
+    clock, outbox = ManualClock(), Outbox(tmp_path / "o.db")
+    outbox.add(Hit("trap-01-1", 1, "trap-01", 1.8e9, "leopard", 0.9, 2, 2))
+    uplink = SlowUplink(outbox, acks_after=10_000)
+    assert linger_mqtt(uplink, outbox, 2.0, clock, wait=clock.advance) is False
+    assert outbox.count_pending("mqtt") == 1 and 2.0 <= clock.monotonic() < 2.1
+
+
+class SlowUplink:
+    """A publisher whose broker acknowledges pending hits only on its n-th drain."""
+
+    def __init__(self, outbox: Outbox, acks_after: int) -> None:
+        self.outbox, self.acks_after, self.drains = outbox, acks_after, 0
+
+    def start(self) -> None: ...
+
+    def drain(self) -> int:
+        self.drains += 1
+        if self.drains < self.acks_after:
+            return 0
+        hits = self.outbox.pending("mqtt")
+        for h in hits:
+            self.outbox.mark_sent(h.event_id, "mqtt")
+        return len(hits)
+
+    def publish_telemetry(self, counters: object) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def test_outputs_name_device_data_dir_when_it_cannot_be_created(tmp_path: Path):
+    from camtrap.app import _outputs
+    from camtrap.config import parse_config
+    from camtrap.errors import ConfigError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cfg = parse_config({"device": {"data_dir": str(blocker / "data")}}, "trap.toml")
+    with pytest.raises(ConfigError) as e:
+        _outputs(cfg, "trap.toml", ManualClock(), "m@1", sim=True)
+    assert str(e.value).startswith(f"trap.toml: device.data_dir: cannot create {blocker}")
+
+
+def test_the_pi_camera_is_built_with_the_configured_jpeg_quality():
+    from camtrap.app import _picamera2
+    from camtrap.config import parse_config
+
+    cfg = parse_config({"storage": {"jpeg_quality": 60}}, "trap.toml")
+    camera = _picamera2(cfg, detector())
+    assert camera.jpeg_quality == 60  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_hits_today_starts_from_the_days_stored_hits_after_a_reboot(rig_factory):
+    first = rig_factory([[RED, RED]])
+    first.trigger.push()
+    first.service.step()
+    rebooted = rig_factory([[BLUE, BLUE]])  # a power-gated Pi boots for each event
+    rebooted.trigger.push()
+    rebooted.service.step()
+    c = rebooted.service.counters()
+    assert (c["hits"], c["misses"], c["hits_today"]) == (0, 1, 1)

@@ -46,3 +46,16 @@ def test_telemetry_and_availability_are_printed_and_battery_reaches_hits(tmp_pat
     assert printed[1].startswith("would publish site/trap-07/telemetry {")
     assert json.loads(printed[2].split(" ", 3)[3])["battery_mv"] == 3700
     assert printed[3] == "would publish site/trap-07/availability offline"
+
+
+def test_a_battery_reader_gives_the_hit_its_reading_before_any_telemetry(tmp_path):
+    box, out = Outbox(tmp_path / "o.db"), io.StringIO()
+    readings = [None, 3900]  # the MCU's TRIGGER carried a reading: no telemetry went out yet
+    sink = DryRunSink(box, out, device_id="trap-07", clock=ManualClock(T0), battery=readings.pop)
+    box.add(hit(1))
+    sink.drain()
+    box.add(hit(2))
+    sink.publish_telemetry({"battery_mv": 3650})
+    sink.drain()  # the reader has nothing now: the last telemetry's value
+    bodies = [json.loads(p.split(" ", 3)[3]) for p in out.getvalue().splitlines()]
+    assert [b["battery_mv"] for b in bodies if b["type"] == "hit"] == [3900, 3650]

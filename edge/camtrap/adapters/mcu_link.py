@@ -8,8 +8,9 @@ ends run one implementation. Three pieces:
   counted (`stats`), never raised.
 * `McuTriggerSource`: the `TriggerSource` port from TRIGGER frames. Sends HELLO and TIME at
   start and READY on the first `wait`, answers each trigger with a RESULT (`report`, or
-  ``done`` when the app does not report), and on the MCU's SHUTDOWN request acknowledges, waits
-  for queued HITs to be acknowledged (bounded), and runs the halt command.
+  ``done`` when the app does not report), and on the MCU's SHUTDOWN request runs ``linger``
+  (the app: drain MQTT, bounded by ``[link] mqtt_linger_s``), acknowledges, waits for queued
+  HITs to be acknowledged (bounded by ``[link] shutdown_hold_s``), and runs the halt command.
 * `McuHitSink`: drains the outbox's hits to the MCU as HIT frames (the exact LoRa uplink bytes
   of `camtrap.lora.hits.hit_uplink`) and marks a hit sent only when the MCU acknowledged it,
   so a hit is in the Pi's outbox or in the MCU's persistent queue, never in neither.
@@ -40,6 +41,7 @@ SOURCE = "mcu"  # BurstMeta.source of triggers from the MCU; the sequence is met
 VERSION = "camtrap-pi"
 VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
 BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize")
+ACK_SETTLE_S = 1.0  # after a late SHUTDOWN ack, this long for it (and HITs) to be acknowledged
 
 
 class SerialPort(Protocol):
@@ -168,10 +170,14 @@ class McuTriggerSource:
         max_queued: int = 4,
         halt: Callable[[], None] | None = None,
         hold_s: float = 10.0,
+        linger: Callable[[], object] | None = None,
     ) -> None:
         self.mcu, self.device_id, self.clock = mcu, device_id, clock
         self.frame_interval_s = frame_interval_s
         self.halt, self.hold_s = halt, hold_s
+        # run before acknowledging SHUTDOWN, bounded by its owner (the app drains MQTT there);
+        # the app sets it once its publishers exist, which need this source's link
+        self.linger = linger
         self._queue: queue.Queue[BurstMeta] = queue.Queue(maxsize=max_queued)
         self._open: list[int] = []  # sequences handed out without a RESULT yet
         self._ready_sent = False
@@ -239,6 +245,7 @@ class McuTriggerSource:
             device_id=self.device_id,
             trigger_time=self.clock.now(),
             frame_interval_s=self.frame_interval_s,
+            pir_pulses=(0.0,),  # the MCU's PIR went high at the trigger, as with the gpio PIR
             event_seq=seq,
         )
         try:
@@ -261,9 +268,19 @@ class McuTriggerSource:
         threading.Thread(target=self._halt, name="mcu-halt", daemon=True).start()
 
     def _halt(self) -> None:
-        """Ack, let queued messages (HITs) reach the MCU for up to hold_s, then halt."""
+        """Linger (MQTT), ack, let queued messages (HITs) reach the MCU, then halt.
+
+        Both bounds count from the request, so the halt command runs at most
+        ``max(linger bound, hold_s)`` (plus one link round trip for the ack) after it.
+        """
+        asked = self.clock.monotonic()
+        if self.linger is not None:
+            try:
+                self.linger()
+            except Exception as e:  # never keep the MCU waiting for a failing linger
+                log.error("mcu: linger before halting failed: %s", e)
         self.mcu.send(link.SHUTDOWN, link.shutdown_body(link.SHUTDOWN_ACK))
-        deadline = self.clock.monotonic() + self.hold_s
+        deadline = max(asked + self.hold_s, self.clock.monotonic() + ACK_SETTLE_S)
         while not self.mcu.idle() and self.clock.monotonic() < deadline:
             threading.Event().wait(0.05)
         log.info("mcu asked the Pi to halt")

@@ -9,6 +9,8 @@
 * Reconnects follow `camtrap.core.outbox_policy.backoff_delay` (exponential, jittered).
 * A refused connection (bad password, not authorised) is logged as one PeerError line with
   the broker's reason code, and retried with backoff; it never crashes the service.
+* A hit carries ``battery_mv`` from the ``battery`` reader when one is given (the MCU's
+  reading in power-gated mode, known before the hit goes out), else from the last telemetry.
 * Home Assistant discovery configs (retained) on connect and whenever ``homeassistant/status``
   says ``online``.
 
@@ -40,6 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from camtrap import __version__
 from camtrap.adapters.outbox import Outbox
+from camtrap.adapters.sink import battery_now
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
@@ -120,6 +123,7 @@ class MqttPublisher:
         jitter: Callable[[], float] = random.random,
         sink: str = "mqtt",
         source: str = "<config>",
+        battery: Callable[[], int | None] | None = None,
     ) -> None:
         self.topics: Topics = check_mqtt(mqtt_cfg, device_cfg.id, source)
         self.cfg, self.device, self.ha = mqtt_cfg, device_cfg, ha_cfg
@@ -139,6 +143,7 @@ class MqttPublisher:
         self._handed: set[str] = set()  # event ids published on this connection
         self._counters: Mapping[str, Counter] | None = None
         self._battery_mv: int | None = None
+        self._read_battery = battery  # e.g. the MCU's latest reading (power-gated)
         self._attempt = 0
         self._last_drain = 0.0
         self._announcing = False
@@ -393,9 +398,7 @@ class MqttPublisher:
         for hit in self.outbox.pending(self.sink, limit=PENDING_BATCH):
             if hit.event_id in self._handed:
                 continue
-            msg = hit_message(
-                self.topics_for(hit.device_id), hit, self.clock.now(), self._battery_mv
-            )
+            msg = hit_message(self.topics_for(hit.device_id), hit, self.clock.now(), self.battery())
             info = client.publish(*_args(msg))
             if info.rc != OK:
                 why = mqtt.error_string(info.rc)
@@ -405,6 +408,10 @@ class MqttPublisher:
             self._handed.add(hit.event_id)
             sent += 1
         return sent
+
+    def battery(self) -> int | None:
+        """The battery for a hit: the ``battery`` reader's value, else the last telemetry's."""
+        return battery_now(self._read_battery, self._battery_mv)
 
     def topics_for(self, device_id: str) -> Topics:
         """Hits carry their device id; normally it is this device's."""

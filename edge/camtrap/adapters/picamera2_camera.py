@@ -99,7 +99,7 @@ class Picamera2Camera:
             )
         self._pin_factory = pin_factory
         self._factory = picamera2_factory
-        self._jpeg_quality = jpeg_quality
+        self.jpeg_quality = jpeg_quality
         self._sleep, self._monotonic = sleep, monotonic
         self._cam: Any = None
         self._lamp: Any = None
@@ -266,7 +266,7 @@ class Picamera2Camera:
 
     def _jpeg(self, request: Any) -> bytes:
         buf = io.BytesIO()
-        request.make_image("main").save(buf, format="JPEG", quality=self._jpeg_quality)
+        request.make_image("main").save(buf, format="JPEG", quality=self.jpeg_quality)
         return buf.getvalue()
 
     # -- the IR lamp -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ so the service loop does not care which one it drives. Each line reads::
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from camtrap.adapters.clock import SystemClock
@@ -27,6 +27,12 @@ from camtrap.core.messages import (
 from camtrap.core.ports import Clock
 
 
+def battery_now(read: Callable[[], int | None] | None, last: int | None) -> int | None:
+    """``read()`` when there is a reader and it has a value, else ``last``."""
+    value = read() if read is not None else None
+    return value if value is not None else last
+
+
 class DryRunSink:
     def __init__(
         self,
@@ -37,6 +43,7 @@ class DryRunSink:
         device_id: str = "camtrap-01",
         clock: Clock | None = None,
         sink: str = "mqtt",
+        battery: Callable[[], int | None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.out = out
@@ -44,6 +51,7 @@ class DryRunSink:
         self._topics: Topics = topics(topic_prefix, device_id)
         self._clock: Clock = clock or SystemClock()
         self._battery_mv: int | None = None
+        self._read_battery = battery  # as MqttPublisher's: the MCU's reading, power-gated
 
     def start(self) -> None:
         self._print(availability_message(self._topics, online=True))
@@ -54,7 +62,8 @@ class DryRunSink:
         while batch := self.outbox.pending(self.sink, limit=100):
             for hit in batch:
                 device = topics(self._topics.prefix, hit.device_id)
-                self._print(hit_message(device, hit, self._clock.now(), self._battery_mv))
+                battery_mv = battery_now(self._read_battery, self._battery_mv)
+                self._print(hit_message(device, hit, self._clock.now(), battery_mv))
                 self.outbox.mark_sent(hit.event_id, self.sink)
                 done += 1
         return done
