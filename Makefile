@@ -52,6 +52,8 @@ lint: dev-deps
 	@if [ -x node_modules/.bin/pyright ]; then \
 		PATH="$(CURDIR)/$(BIN):$$PATH" node_modules/.bin/pyright -p pyrightconfig.json; \
 	else echo "pyright not installed (no npm): type check skipped"; fi
+	@if [ -x node_modules/.bin/pyright ]; then $(BIN)/python -m tools.check_firmware; \
+	else echo "no node tools: firmware check (MicroPython stubs, VM) skipped"; fi
 
 format: dev-deps
 	$(BIN)/ruff format edge tools tests firmware
