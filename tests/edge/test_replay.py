@@ -97,6 +97,20 @@ def test_a_corrupt_frame_makes_its_burst_an_error_and_the_rest_go_on(tmp_path: P
     assert err["label"] == "leopard" and err["event_id"] == "sim-01-1"
 
 
+def test_a_bad_burst_json_fails_its_burst_naming_file_and_key_and_the_rest_go_on(
+    tmp_path: Path,
+):
+    write_burst(tmp_path / "1-good", [RED, RED], label="leopard")
+    bad = write_burst(tmp_path / "2-bad", [RED, RED], label="leopard")
+    (bad / "burst.json").write_text(json.dumps({"schema": "camtrap-burst/1"}))
+    write_burst(tmp_path / "3-good", [BLUE, BLUE], label="empty")
+    records = replay(discover([tmp_path]), detector(Rule("k_of_n", 2, 0.5, False)))
+    assert [r["verdict"] for r in records] == ["hit", "error", "miss"]
+    err = records[1]
+    assert err["error"] == f"{bad / 'burst.json'}: frame_interval_s: missing"
+    assert (err["frames_total"], err["frames_classified"]) == (2, 0)
+
+
 def test_replay_record_has_the_contract_fields(tmp_path: Path):
     write_burst(tmp_path / "b", [RED, GREEN], label="deer")
     [r] = replay(discover([tmp_path]), detector())

@@ -7,8 +7,9 @@
   bursts, the ``._000.jpg`` files macOS leaves on memory cards).
 
 ``burst.json`` (schema ``camtrap-burst/1``) is parsed strictly for the keys this reader knows;
-informational keys (``night``, ``seed``, ``generator``, ...) are ignored. Problems raise
-`UsageError` naming the file and the key.
+informational keys (``night``, ``seed``, ``generator``, ...) are ignored. Problems name the file
+and the key: `read_burst` raises `UsageError`; `discover` keeps such a burst with its
+``problem``, and the replay camera fails that burst (verdict ``error``) while the rest go on.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ REPLAY_DEVICE = "replay"
 class RecordedBurst:
     meta: BurstMeta
     frames: tuple[Path, ...]
+    problem: str | None = None  # an unreadable burst.json: the burst fails, the run goes on
 
     @property
     def n(self) -> int:
@@ -64,12 +66,27 @@ def _bursts_at(path: Path) -> list[RecordedBurst]:
             raise UsageError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or directory")
         return [single_image(path)]
     if (path / BURST_FILE).is_file():
-        return [read_burst(path)]
+        return [_burst_or_problem(path)]
     out: list[RecordedBurst] = []
     for child in sorted(path.iterdir()):
         if not is_hidden(child) and (child.is_dir() or is_image(child)):
             out.extend(_bursts_at(child))
     return out
+
+
+def _burst_or_problem(directory: Path) -> RecordedBurst:
+    """One bad ``burst.json`` on a memory card of thousands fails its burst, not the replay."""
+    try:
+        return read_burst(directory)
+    except UsageError as e:
+        meta = BurstMeta(str(directory), REPLAY_DEVICE, trigger_time=0.0, frame_interval_s=0.0)
+        return RecordedBurst(meta, _frames_in(directory), problem=str(e))
+
+
+def _frames_in(directory: Path) -> tuple[Path, ...]:
+    return tuple(
+        sorted(p for p in directory.iterdir() if p.is_file() and is_image(p) and not is_hidden(p))
+    )
 
 
 def is_hidden(path: Path) -> bool:
@@ -89,10 +106,7 @@ def read_burst(directory: Path) -> RecordedBurst:
         raw = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise UsageError(f"{source}: cannot read: {e}") from None
-    frames = tuple(
-        sorted(p for p in directory.iterdir() if p.is_file() and is_image(p) and not is_hidden(p))
-    )
-    return RecordedBurst(parse_burst_json(raw, str(source), str(directory)), frames)
+    return RecordedBurst(parse_burst_json(raw, str(source), str(directory)), _frames_in(directory))
 
 
 def parse_burst_json(raw: Any, source: str, burst_source: str) -> BurstMeta:

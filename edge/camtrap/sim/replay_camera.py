@@ -101,6 +101,8 @@ class ReplayCamera:
 
     def _frames(self, recorded: RecordedBurst, n: int, interval_s: float) -> Iterator[Frame]:
         try:
+            if recorded.problem is not None:
+                raise BadFrameError(recorded.problem)
             for i, path in enumerate(recorded.frames[:n]):
                 if i and self._pace is not None:
                     self._pace(interval_s)
