@@ -23,7 +23,7 @@ burst early never changes the decision. A frame that fails to decode makes the b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -103,7 +103,6 @@ class Tally:
     frames: tuple[FrameScore, ...] = ()
     max_probs: np.ndarray | None = None  # element-wise max of the class probabilities
     error: str | None = None
-    _scores: tuple[float, ...] = field(default=(), repr=False)
 
     def add(self, probs: np.ndarray) -> Tally:
         """Record the class probabilities of the next frame."""
@@ -111,14 +110,17 @@ class Tally:
         score = self.targets.score(probs)
         fs = FrameScore(len(self.frames), score, self.targets.labels[top], float(probs[top]))
         mp = probs if self.max_probs is None else np.maximum(self.max_probs, probs)
-        return replace(
-            self, frames=(*self.frames, fs), max_probs=mp, _scores=(*self._scores, score)
-        )
+        return replace(self, frames=(*self.frames, fs), max_probs=mp)
 
     def fail(self, reason: str) -> Tally:
         """The next frame could not be read: the burst is an error."""
         fs = FrameScore(len(self.frames), 0.0, "", 0.0, error=reason)
         return replace(self, frames=(*self.frames, fs), error=reason)
+
+    @property
+    def _scores(self) -> tuple[float, ...]:
+        """Target scores of the frames classified so far (a failed frame ends the burst)."""
+        return tuple(f.target_score for f in self.frames if f.error is None)
 
     @property
     def settled(self) -> Literal["hit", "miss", "error"] | None:
@@ -142,11 +144,12 @@ class Tally:
             decision = settle(self.rule, self._scores, n) if n else None
         error = self.error if self.error is not None else (None if n else "no frames captured")
         lower = bounds(self.rule, self._scores, max(n, len(self._scores)))[0] if n else 0.0
+        top_label, top_score = self._top()
         return Verdict(
             decision=decision or "error",
             target_score=float(lower),
-            top_label=self._top()[0],
-            top_score=self._top()[1],
+            top_label=top_label,
+            top_score=top_score,
             frames_total=self.n,
             frames_classified=len(self._scores),
             frames=self.frames,
