@@ -78,7 +78,14 @@ class BurstStore:
         self._write = writer
         self.root.mkdir(parents=True, exist_ok=True)
         self._remove_stale_tmp()
-        self._index: dict[str, StoredBurst] = {b.key: b for b in self._scan()}
+        self._scanned: dict[str, StoredBurst] | None = None
+
+    @property
+    def _index(self) -> dict[str, StoredBurst]:
+        """What the store holds, read on first use: after the burst, not between PIR and frame."""
+        if self._scanned is None:
+            self._scanned = {b.key: b for b in self._scan()}
+        return self._scanned
 
     # ----------------------------------------------------------------------------------------
 
