@@ -64,7 +64,7 @@ class App:
         data = self.hw.pi_read()
         if data:
             for msg in self.link.feed(data, now):
-                self._on_message(msg, now)
+                self._guarded(msg, now)
         self.link.poll(now)
         while self.link.failed:
             self.link.failed.pop(0)
@@ -116,6 +116,15 @@ class App:
         if save:
             self.ring.save(self.state.persistent())
         self._offer_new_hits(now)
+
+    def _guarded(self, msg, now):
+        # The link checked the body; should a handler still raise, the message is counted as a
+        # fault and the loop goes on (an exception out of poll would stop the main loop)
+        try:
+            self._on_message(msg, now)
+        except Exception as e:
+            self.link.stats["handler"] = self.link.stats.get("handler", 0) + 1
+            self._fault(now, "handler:" + type(e).__name__)
 
     def _on_message(self, msg, now):
         event = _event_of(msg)

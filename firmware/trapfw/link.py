@@ -15,6 +15,12 @@ flight at a time (stop and wait), which keeps order and the MCU's buffers small.
 drops a repeated seq as a duplicate (and ACKs it again). HELLO always has seq 0 and starts a
 new session on the receiving side (the peer restarted); data messages use seq 1..255.
 
+A frame that passes the CRC is not trusted either: `body_error` checks each type's body (length,
+value ranges, printable ASCII) before the message is delivered, and a bad one is counted
+(``stats["body"]``), answered NACK(INVALID) and dropped, so no handler on either side ever sees
+a body it cannot parse. Bodies longer than their fields are accepted (a newer peer may append
+fields); the extra bytes are ignored.
+
 >>> a, b = Link(), Link()
 >>> a.send(TRIGGER, trigger_body(42, 0, 3700), 0)
 >>> [m.mtype for m in b.feed(a.take_output(), 0)] == [TRIGGER]
@@ -57,6 +63,7 @@ NAMES = {
 NACK_BAD = 1  # a frame arrived garbled: retransmit now
 NACK_BUSY = 2  # the receiver cannot take it now (e.g. hit queue full): retry after the timeout
 NACK_UNKNOWN = 3  # the receiver does not know this message type: give up
+NACK_INVALID = 4  # the frame was intact but its body malformed: resending it cannot help
 
 VERDICT_MISS = 0
 VERDICT_HIT = 1
@@ -72,7 +79,7 @@ ROLE_PI = 1
 
 
 class FrameError(ValueError):
-    """A frame that cannot be decoded; ``reason`` is one of cobs, short, crc, oversize."""
+    """A frame that cannot be decoded; ``reason``: cobs, short, crc, oversize or body."""
 
     def __init__(self, reason):
         super().__init__(reason)
@@ -238,13 +245,14 @@ class Link:
     to know that the MCU holds a HIT).
     """
 
-    def __init__(self, ack_timeout_ms=500, retries=3, accept=None, track_acks=False):
+    def __init__(self, ack_timeout_ms=500, retries=3, accept=None, track_acks=False, check=True):
         self.ack_timeout_ms = ack_timeout_ms
         self.retries = retries
         self.accept = accept
+        self.check = check  # validate bodies (`body_error`); False only for transport tests
         self.decoder = Decoder()
         self.stats = self.decoder.stats
-        for key in ("dup", "nack_rx", "nack_tx", "retries", "tx_failed", "unknown", "busy"):
+        for key in ("dup", "nack_rx", "nack_tx", "retries", "tx_failed", "unknown", "busy", "body"):
             self.stats[key] = 0
         self.failed = []  # Msg given up after the retries, oldest first
         self.acked = [] if track_acks else None  # Msg the peer acknowledged (the caller drains)
@@ -336,6 +344,10 @@ class Link:
             self.stats["dup"] += 1
             self._emit(ACK, msg.seq)
             return None
+        if self.check and body_error(msg.mtype, msg.body) is not None:
+            self.stats["body"] += 1
+            self._nack(NACK_INVALID)
+            return None
         if self.accept is not None and not self.accept(msg):
             self.stats["busy"] += 1
             self._nack(NACK_BUSY)
@@ -350,7 +362,7 @@ class Link:
         if flight is None:
             return
         reason = msg.body[0] if msg.body else NACK_BAD
-        if reason == NACK_UNKNOWN:
+        if reason in (NACK_UNKNOWN, NACK_INVALID):
             self._give_up()
         elif reason == NACK_BUSY:
             flight[1] = now + self.ack_timeout_ms
@@ -413,13 +425,72 @@ def _need(body, n):
         raise FrameError("short")
 
 
+def _printable(data):
+    return all(0x20 <= byte <= 0x7E for byte in data)
+
+
+def body_error(mtype, body):
+    """None when ``body`` is a well-formed body of a ``mtype`` message, else the reason.
+
+    Checks what the parsers and handlers rely on: the fixed fields are there, codes are ones
+    this protocol defines, and text is printable ASCII (MicroPython has no lenient decode).
+
+    >>> body_error(HELLO, hello_body(ROLE_PI, "camtrap-pi")) is None
+    True
+    >>> body_error(HELLO, bytes((1, 1, 0xFF)))
+    'hello version not printable ascii'
+    """
+    n = len(body)
+    if n > MAX_BODY:
+        return "body over " + str(MAX_BODY) + " bytes"
+    if mtype == HELLO:
+        if n < 2:
+            return "hello shorter than 2 bytes"
+        if body[1] not in (ROLE_MCU, ROLE_PI):
+            return "hello role " + str(body[1]) + " unknown"
+        if not _printable(body[2:]):
+            return "hello version not printable ascii"
+    elif mtype == TRIGGER:
+        if n < 6:
+            return "trigger shorter than 6 bytes"
+    elif mtype == RESULT:
+        if n < 4:
+            return "result shorter than 4 bytes"
+        if body[3] > VERDICT_DONE:
+            return "result verdict " + str(body[3]) + " unknown"
+    elif mtype == HIT:
+        if n == 0:
+            return "hit body empty"
+    elif mtype == STATUS:
+        if n != 0 and n < STATUS_LEN:
+            return "status shorter than " + str(STATUS_LEN) + " bytes"
+    elif mtype == SHUTDOWN:
+        if n < 1:
+            return "shutdown body empty"
+        if body[0] not in (SHUTDOWN_REQUEST, SHUTDOWN_ACK):
+            return "shutdown kind " + str(body[0]) + " unknown"
+    elif mtype == TIME:
+        if n < 4:
+            return "time shorter than 4 bytes"
+    elif mtype == NACK and n < 1:
+        return "nack body empty"
+    return None
+
+
+def _valid(mtype, body):
+    # the parsers check too, so a caller that skipped the link's check still cannot crash
+    why = body_error(mtype, body)
+    if why is not None:
+        raise FrameError("short" if "shorter" in why else "body")
+
+
 def hello_body(role, version):
     return bytes((PROTO_VERSION, role)) + version.encode()[: MAX_BODY - 2]
 
 
 def parse_hello(body):
     """-> (proto, role, version)"""
-    _need(body, 2)
+    _valid(HELLO, body)
     return body[0], body[1], bytes(body[2:]).decode()
 
 
@@ -429,7 +500,7 @@ def trigger_body(event_seq, index, battery_mv):
 
 def parse_trigger(body):
     """-> (event_seq, index, battery_mv)"""
-    _need(body, 6)
+    _valid(TRIGGER, body)
     return _get_u24(body), body[3], struct.unpack(">H", body[4:6])[0]
 
 
@@ -439,7 +510,7 @@ def result_body(event_seq, verdict):
 
 def parse_result(body):
     """-> (event_seq, verdict)"""
-    _need(body, 4)
+    _valid(RESULT, body)
     return _get_u24(body), body[3]
 
 
@@ -466,7 +537,7 @@ def status_body(battery_mv, temp_c, flags, uptime_s, triggers, hits, boot_failur
 
 def parse_status(body):
     """-> (battery_mv, temp_c, flags, uptime_s, triggers, hits, boot_failures, queued)"""
-    _need(body, STATUS_LEN)
+    _need(body, STATUS_LEN)  # an empty STATUS is a request, valid but not parseable
     return struct.unpack(_STATUS_FMT, body[:STATUS_LEN])
 
 
@@ -479,5 +550,5 @@ def time_body(unix_s):
 
 
 def parse_time(body):
-    _need(body, 4)
+    _valid(TIME, body)
     return struct.unpack(">I", body[:4])[0]

@@ -18,7 +18,14 @@ sys.path.insert(0, str(HERE))
 
 from mpvm import ROOT, require_vm, run_micropython  # noqa: E402
 
-PORTABLE = ["test_fw_link", "test_fw_fsm", "test_fw_settings_state", "test_fw_app", "test_fw_radio"]
+PORTABLE = [
+    "test_fw_link",
+    "linkfuzz",
+    "test_fw_fsm",
+    "test_fw_settings_state",
+    "test_fw_app",
+    "test_fw_radio",
+]
 
 RUNNER = """
 import sys

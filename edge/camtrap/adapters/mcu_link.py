@@ -4,8 +4,12 @@ The codec is the firmware's own (`trapfw.link`: COBS + CRC-16, ACK/NACK, retrans
 ends run one implementation. Three pieces:
 
 * `McuLink`: a reader thread feeds bytes from the port into the codec, runs retransmits and
-  hands delivered messages to handlers; `send` is thread-safe. Garbled frames are dropped and
-  counted (`stats`), never raised.
+  hands delivered messages to handlers; `send` is thread-safe. Garbled frames and CRC-valid
+  frames with a malformed body are dropped, NACKed and counted (`stats`), never raised. The
+  thread is supervised: an unexpected error in a handler or in the codec is logged, counted
+  (``reader_restarts``) and the loop goes on; a port that fails (read or write) marks the link
+  dead and the next `McuTriggerSource.wait` raises `LinkError`, so the service exits non-zero
+  (and systemd restarts it) instead of running deaf.
 * `McuTriggerSource`: the `TriggerSource` port from TRIGGER frames. Sends HELLO and TIME at
   start and READY on the first `wait`, answers each trigger with a RESULT (`report`, or
   ``done`` when the app does not report), and on the MCU's SHUTDOWN request runs ``linger``
@@ -40,7 +44,7 @@ log = logging.getLogger("camtrap.mcu")
 SOURCE = "mcu"  # BurstMeta.source of triggers from the MCU; the sequence is meta.event_seq
 VERSION = "camtrap-pi"
 VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
-BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize")
+BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize", "body")
 ACK_SETTLE_S = 1.0  # after a late SHUTDOWN ack, this long for it (and HITs) to be acknowledged
 
 
@@ -68,6 +72,9 @@ class McuLink:
         self._handlers: dict[int, Callable[[link.Msg], None]] = {}
         self._ack_handlers: list[Callable[[link.Msg], None]] = []
         self.failed: list[link.Msg] = []
+        self.reader_restarts = 0  # unexpected errors the reader thread survived
+        self.handler_errors = 0  # messages whose handler raised (counted, dropped)
+        self.dead: str | None = None  # why the reader stopped for good (port failure)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -76,7 +83,15 @@ class McuLink:
 
     def bad_frames(self) -> int:
         stats = self.stats
-        return sum(stats[k] for k in BAD_FRAME_KEYS)
+        return sum(stats.get(k, 0) for k in BAD_FRAME_KEYS)
+
+    def check_alive(self) -> None:
+        """Raise `LinkError` when the reader stopped for good (the service must not go deaf)."""
+        if self.dead is not None:
+            raise LinkError(f"mcu link: {self.dead}")
+        thread = self._thread
+        if thread is not None and not thread.is_alive() and not self._stop.is_set():
+            raise LinkError("mcu link: the reader thread stopped")
 
     def on(self, mtype: int, handler: Callable[[link.Msg], None]) -> None:
         self._handlers[mtype] = handler
@@ -113,10 +128,23 @@ class McuLink:
         while not self._stop.is_set():
             try:
                 data = self.port.read(256)
-            except Exception as e:  # a vanished port: report once, stop reading
-                log.error("mcu link: read failed: %s", e)
+            except Exception as e:  # a vanished port: the service fails loudly at its next wait
+                self._die(f"read failed: {e}")
                 return
-            self.pump(data)
+            try:
+                self.pump(data)
+            except LinkError as e:
+                self._die(str(e))
+                return
+            except Exception:  # a bug must not leave the trap deaf: log it, keep reading
+                self.reader_restarts += 1
+                log.exception(
+                    "mcu link: reader error (%d so far), reading on", self.reader_restarts
+                )
+
+    def _die(self, why: str) -> None:
+        self.dead = why.removeprefix("mcu link: ")
+        log.error("mcu link: %s; the reader stopped", self.dead)
 
     def pump(self, data: bytes) -> None:
         """Feed received bytes, run timers, dispatch messages (the reader thread calls this)."""
@@ -146,8 +174,11 @@ class McuLink:
             return
         try:
             handler(msg)
-        except link.FrameError as e:
-            log.warning("mcu link: bad %s body: %s", link.NAMES.get(msg.mtype), e.reason)
+        except LinkError:
+            raise
+        except Exception as e:  # the link checked the body; a handler bug drops one message
+            self.handler_errors += 1
+            log.error("mcu link: %s handler failed: %r", link.NAMES.get(msg.mtype), e)
 
     def _write(self, data: bytes) -> None:
         if data:
@@ -198,6 +229,7 @@ class McuTriggerSource:
     # -- the TriggerSource port
 
     def wait(self, timeout_s: float | None) -> BurstMeta | None:
+        self.mcu.check_alive()
         if not self._ready_sent:
             self._ready_sent = True
             self.mcu.send(link.READY)
@@ -232,8 +264,13 @@ class McuTriggerSource:
         return self.battery_mv
 
     def counters(self) -> dict[str, int | None]:
-        """For the app's telemetry: the battery as the MCU measured it."""
-        return {"battery_mv": self.battery_mv}
+        """For the app's telemetry: the MCU's battery reading and the link's health."""
+        return {
+            "battery_mv": self.battery_mv,
+            "link_bad_frames": self.mcu.bad_frames(),
+            "link_handler_errors": self.mcu.handler_errors,
+            "link_reader_restarts": self.mcu.reader_restarts,
+        }
 
     # -- handlers (reader thread)
 
@@ -259,6 +296,8 @@ class McuTriggerSource:
         log.info("mcu: %s", self.mcu_version)
 
     def _on_status(self, msg: link.Msg) -> None:
+        if not msg.body:
+            return  # an empty STATUS is a request; the Pi has nothing to report
         self.battery_mv = link.parse_status(msg.body)[0] or self.battery_mv
 
     def _on_shutdown(self, msg: link.Msg) -> None:
