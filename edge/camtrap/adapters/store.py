@@ -8,7 +8,13 @@ into place and the parent directory fsynced: a crash leaves either the whole bur
 
 Quota: after each save the pure policy (`camtrap.core.outbox_policy`) evicts the oldest non-hit
 bursts first, and hits only when no non-hit is left (logged as a warning). A full disk
-(``ENOSPC``) evicts non-hits and retries the save once.
+(``ENOSPC``) evicts non-hits and retries the save once. The store also keeps ``min_free_bytes``
+free on its filesystem (evicting non-hits after a save), so the outbox beside it is never the
+one starved of space. A save that still fails (full, read-only, I/O error) raises
+`StorageError` and sets `fault`, which the next good save clears: the service logs it, reports
+it and goes on classifying and delivering.
+
+Stored bursts are private: directories 0700, files 0600, whatever the umask.
 
     store = BurstStore("/var/lib/camtrap/bursts", quota_bytes=2 * 1024**3)
     store.save("trap-07-42", meta, verdict, frames)   # -> .../bursts/20261124/trap-07-42
@@ -39,6 +45,7 @@ BURST_SCHEMA = "camtrap-burst/1"
 SIDECAR = "burst.json"
 TMP_PREFIX = ".tmp-"
 ENOSPC_MARGIN = 1 << 20  # free this much beyond the burst's own size on a full disk
+MIN_FREE_BYTES = 16 << 20  # left free on the filesystem for the outbox and the system
 
 Writer = Callable[[Path, bytes], None]
 
@@ -48,11 +55,23 @@ class StorageError(PeerError):
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """Write a file and fsync it (the default writer; tests inject one that fails)."""
-    with open(path, "wb") as f:
+    """Write a file 0600 and fsync it (the default writer; tests inject one that fails)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "wb") as f:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: be sure
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
+        os.fsync(fd)
+
+
+def private_dir(path: Path) -> None:
+    """``path`` and missing parents exist; the ones created here are 0700 (umask aside)."""
+    if path.is_dir():
+        return
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir()
+        os.chmod(path, 0o700)
 
 
 def fsync_dir(path: Path) -> None:
@@ -71,12 +90,15 @@ class BurstStore:
         *,
         jpeg_quality: int = 85,
         writer: Writer = write_durably,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self.root = Path(root)
         self.quota_bytes = int(quota_bytes)
+        self.min_free_bytes = int(min_free_bytes)
+        self.fault: str | None = None  # the last save's storage error; None once one succeeds
         self.jpeg_quality = jpeg_quality
         self._write = writer
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         self._remove_stale_tmp()
         self._scanned: dict[str, StoredBurst] | None = None
 
@@ -96,21 +118,26 @@ class BurstStore:
         files = self._files(event_id, meta, verdict, frames)
         final = self.root / _day(meta.trigger_time) / _safe_name(event_id)
         try:
-            self._write_burst(final, files)
-        except OSError as e:
-            if e.errno != errno.ENOSPC:
-                raise StorageError(f"store {final}: {e}") from None
-            self._free_for(sum(len(b) for b in files.values()))
-            try:
-                self._write_burst(final, files)
-            except OSError as e2:
-                raise StorageError(f"store {final}: still failing after eviction: {e2}") from None
+            self._write_or_free(final, files)
+        except StorageError as e:
+            if self.fault is None:
+                log.error("store: degraded: %s", e)
+            self.fault = str(e)
+            raise
+        if self.fault is not None:
+            log.warning("store: recovered: a burst was stored again after: %s", self.fault)
+            self.fault = None
         entry = StoredBurst(
             self._key(final), meta.trigger_time, _dir_size(final), verdict.decision == "hit"
         )
         self._index[entry.key] = entry
         self._enforce_quota(protect=(entry.key,) if entry.is_hit else ())
+        self._keep_free(protect=entry.key)
         return final
+
+    def health(self) -> dict[str, str | int | None]:
+        """For telemetry and doctor: the store's fault (None when healthy), free bytes."""
+        return {"store_fault": self.fault, "store_free_bytes": self._free_bytes()}
 
     def usage_bytes(self) -> int:
         return sum(b.size for b in self._index.values())
@@ -138,12 +165,48 @@ class BurstStore:
         Image.fromarray(frame.pixels).save(buf, "JPEG", quality=self.jpeg_quality)
         return buf.getvalue()
 
+    def _write_or_free(self, final: Path, files: dict[str, bytes]) -> None:
+        try:
+            self._write_burst(final, files)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise StorageError(f"store {final}: {e}") from None
+            self._free_for(sum(len(b) for b in files.values()))
+            try:
+                self._write_burst(final, files)
+            except OSError as e2:
+                raise StorageError(f"store {final}: still failing after eviction: {e2}") from None
+
+    def _free_bytes(self) -> int | None:
+        try:
+            st = os.statvfs(self.root)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
+
+    def _keep_free(self, protect: str) -> None:
+        """Evict non-hit bursts, oldest first, until ``min_free_bytes`` are free (or none left)."""
+        free = self._free_bytes()
+        if free is None or free >= self.min_free_bytes:
+            return
+        candidates = [b for b in self._index.values() if b.key != protect]
+        victims = plan_free(candidates, self.min_free_bytes - free)
+        if victims:
+            log.warning(
+                "store: %d bytes free, under the %d kept for the outbox: evicting %d burst(s)",
+                free,
+                self.min_free_bytes,
+                len(victims),
+            )
+            self._evict(victims)
+
     def _write_burst(self, final: Path, files: dict[str, bytes]) -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         tmp = final.parent / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            tmp.mkdir()
+            tmp.mkdir(mode=0o700)
+            os.chmod(tmp, 0o700)
             for name, data in files.items():  # burst.json last: it marks a complete burst
                 self._write(tmp / name, data)
             fsync_dir(tmp)
