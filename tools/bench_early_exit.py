@@ -31,15 +31,15 @@ DEFAULT_MODEL = "models/camtrap-demo/model.tflite"
 
 
 def load(model: str, targets: Sequence[str]) -> Any:
-    from camtrap.app import detector_from_args
     from camtrap.config import Config
+    from camtrap.detector import detector_from_args
 
     args = argparse.Namespace(model=model, target=list(targets) or None)
     return detector_from_args(args, Config(), "<bench>")
 
 
 def replay_records(paths: Sequence[str], detector: Any, rule: Any) -> list[dict[str, Any]]:
-    from camtrap.commands.replay import replay
+    from camtrap.replay import replay
     from camtrap.sim.bursts import discover
 
     return replay(discover(paths), dataclasses.replace(detector, rule=rule), out=None)

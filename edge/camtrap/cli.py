@@ -20,10 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from camtrap import __version__, commands
-from camtrap.errors import PeerError, UsageError
-
-EXIT_USAGE = 2
-EXIT_PEER = 1
+from camtrap.errors import EXIT_PEER, EXIT_USAGE, PeerError, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -219,6 +219,14 @@ class Config:
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
 
 
+def check_mode(cfg: Config, source: str) -> None:
+    """A power-gated Pi is only ever woken by the MCU: its triggers must come over the link."""
+    if cfg.device.mode == "power-gated" and cfg.trigger.source != "mcu":
+        raise ConfigError(
+            source, "trigger.source", 'must be "mcu" when device.mode = "power-gated"'
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Parsing
 

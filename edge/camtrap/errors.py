@@ -13,6 +13,9 @@ Two branches, so that no failure can look like "nothing found":
 
 from __future__ import annotations
 
+EXIT_USAGE = 2  # the CLI's exit status for a `UsageError`
+EXIT_PEER = 1  # and for a `PeerError`
+
 
 class CamtrapError(Exception):
     """Base of every error camtrap raises on purpose."""

@@ -6,7 +6,7 @@ modem's driver (``driver_class(modem)``). Pure and MicroPython-compatible: a dri
 operations into command lines and reply lines into one ``Result`` per operation; it never
 touches a port or a clock. ``run()`` is the thin blocking loop over any transport with
 ``write(bytes)``, ``any() -> int`` and ``read(n)``: the MCU's ``machine.UART`` as it is, or
-``camtrap.lora.serial_modem.SerialTransport`` (pyserial) on a Pi::
+``camtrap.adapters.lora_modem.SerialTransport`` (pyserial) on a Pi::
 
     drv = driver_class("lora-e5")()                  # or "rak3172"
     r = run(drv, uart, lambda now: drv.send(10, payload, now), clock, sleep)

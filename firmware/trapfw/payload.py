@@ -2,7 +2,7 @@
 
 Pure and MicroPython-compatible: used by the MCU firmware (which forwards the Pi's hit bytes to
 the modem unchanged, and imports only the part it runs, ``trapfw.payload_core``, re-exported
-here), by the Pi (``camtrap.lora.hits``, ``camtrap decode``) and mirrored by the
+here), by the Pi (``camtrap.core.hit_uplink``, ``camtrap decode``) and mirrored by the
 ES5 payload formatter ``edge/camtrap/data/lora_formatter.js`` for The Things Stack and
 ChirpStack. 11 bytes go out at every data rate of every region (US915 DR0, AS923 DR2 with dwell
 time on), so a hit never waits for a faster data rate.

@@ -1,7 +1,7 @@
 """The Pi's link adapter against the MCU firmware's loop: in memory, then over a real pty.
 
 One codec on both sides (trapfw.link), so these pin the protocol as a peer pair: the Pi-side
-`McuLink` / `McuTriggerSource` / `McuHitSink` talk to the firmware's `App` with its state
+`McuLink` / `McuTriggerSource` / `McuHitPublisher` talk to the firmware's `App` with its state
 machine, link and persistent ring.
 """
 
@@ -102,7 +102,7 @@ def test_a_power_gated_event_between_the_pi_adapter_and_the_firmware():
     assert fw.state.name == "burst"
 
     outbox = MemOutbox([Hit("trap-07-1", 1, "trap-07", clock.now(), "leopard", 0.9, 3, 4)])
-    sink = mcu_link.McuHitSink(outbox, mcu, clock)
+    sink = mcu_link.McuHitPublisher(outbox, mcu, clock)
     sink.drain()
     _wire(hw, fw, mcu, clock)
     sink.drain()
@@ -274,7 +274,7 @@ def test_hit_sink_marks_a_hit_sent_only_after_the_mcu_acknowledged_it():
     fw.start(int(clock.t * 1000), "cold")
     mcu = mcu_link.McuLink(MemPort(hw), clock)
     outbox = MemOutbox([Hit("trap-07-5", 5, "trap-07", clock.now(), "leopard", 0.9, 3, 4)])
-    sink = mcu_link.McuHitSink(outbox, mcu, clock)
+    sink = mcu_link.McuHitPublisher(outbox, mcu, clock)
     sink.drain()
     sink.drain()  # in flight: not sent twice
     assert outbox.sent == []

@@ -18,9 +18,9 @@ from camtrap.adapters import mcu_link
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.mqtt import MqttPublisher
 from camtrap.adapters.outbox import Outbox
-from camtrap.app import linger_mqtt
 from camtrap.config import DeviceConfig, MqttConfig
 from camtrap.core.types import Hit
+from camtrap.service import linger_mqtt
 from tests.conftest import wait_for
 from trapfw import link
 

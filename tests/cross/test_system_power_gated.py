@@ -28,9 +28,10 @@ import pytest
 import serial
 
 from camtrap.adapters.outbox import Outbox
-from camtrap.app import FieldPorts, build_detector, run_field
+from camtrap.app import FieldPorts, run_field
 from camtrap.config import parse_config
 from camtrap.core.types import make_event_id
+from camtrap.detector import build_detector
 from camtrap.sim.bursts import discover
 from camtrap.sim.replay_camera import ReplayCamera
 from tests.conftest import wait_for

@@ -13,6 +13,8 @@ MODULES = [
     "camtrap.core.verdict",
     "camtrap.core.trigger",
     "camtrap.core.modelcard",
+    "camtrap.core.hits",
+    "camtrap.core.hit_uplink",
     "camtrap.sim.clock",
 ]
 

@@ -12,10 +12,10 @@ import pytest
 from burstkit import BLUE, GREEN, RED, corrupt, detector, write_burst
 from PIL import Image
 
-from camtrap.commands.replay import replay
 from camtrap.core.pipeline import classify_burst
 from camtrap.core.verdict import Rule
 from camtrap.errors import BadFrameError
+from camtrap.replay import replay
 from camtrap.sim.bursts import discover
 from camtrap.sim.replay_camera import ReplayCamera, decode_frame
 
@@ -147,8 +147,8 @@ needs_demo = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def demo_records() -> list[dict]:
-    from camtrap.app import build_detector
     from camtrap.config import ModelConfig, VerdictConfig
+    from camtrap.detector import build_detector
 
     det = build_detector(ModelConfig(path=str(DEMO_MODEL)), VerdictConfig())
     return replay(discover([DEMO_BURSTS]), det)
@@ -176,8 +176,8 @@ def golden_is_for_this_model() -> bool:
 def test_bundled_bursts_match_the_golden_records():
     """Pins the pipeline for a fixed model and rule: the rule comes from the golden records, so
     recalibrating the card (`camtrap calibrate --write-card`) does not break it, retraining does."""
-    from camtrap.app import build_detector
     from camtrap.config import ModelConfig, VerdictConfig
+    from camtrap.detector import build_detector
 
     golden = [json.loads(line) for line in GOLDEN.read_text().splitlines()]
     name, _, point = golden[0]["rule"].partition(":")

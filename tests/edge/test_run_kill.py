@@ -83,7 +83,7 @@ def test_a_hit_in_the_outbox_survives_sigkill_and_is_delivered_once(
         if first.poll() is None:
             first.kill()
     assert hit_line, "the first run never logged the hit:\n" + "".join(seen)
-    event_id = hit_line.split("camtrap.app: ", 1)[1].split(":", 1)[0]
+    event_id = hit_line.split("camtrap.service: ", 1)[1].split(":", 1)[0]
 
     outbox = Outbox(tmp_path / "data" / "outbox.db")
     pending = [h.event_id for h in outbox.pending("mqtt")]

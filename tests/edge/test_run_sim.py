@@ -19,11 +19,12 @@ from burstkit import BLUE, RED, detector, write_burst
 from gpiozero.pins.mock import MockFactory
 
 from camtrap.adapters.clock import SystemClock
+from camtrap.adapters.dry_run import DryRunPublisher
 from camtrap.adapters.gpio_pir import PirTrigger
 from camtrap.adapters.outbox import Outbox
-from camtrap.adapters.sink import DryRunSink
-from camtrap.app import Service, sim_plan
+from camtrap.app import sim_plan
 from camtrap.core.trigger import TriggerPolicy
+from camtrap.service import Service
 from camtrap.sim.bursts import discover
 from camtrap.sim.replay_camera import ReplayCamera
 from camtrap.sim.scripted_pir import ScriptedPir
@@ -61,7 +62,7 @@ def test_scripted_pir_drives_the_real_pir_code_through_every_burst(tmp_path: Pat
         detector=detector(),
         outbox=outbox,
         store=None,
-        publisher=DryRunSink(outbox, out, device_id="sim-01"),
+        publisher=DryRunPublisher(outbox, out, device_id="sim-01"),
         clock=clock,
         policy=TriggerPolicy(cooldown_s=0.05, max_pending=0),
         device_id="sim-01",

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from burstkit import BLUE, RED, corrupt, detector, write_burst
 
+from camtrap.adapters.dry_run import DryRunPublisher
 from camtrap.adapters.outbox import Outbox
-from camtrap.adapters.sink import DryRunSink
 from camtrap.adapters.store import BurstStore
-from camtrap.app import Service
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.core.types import BurstMeta
 from camtrap.core.verdict import Rule
+from camtrap.service import Service
 from camtrap.sim.bursts import discover
 from camtrap.sim.clock import ManualClock
 from camtrap.sim.replay_camera import ReplayCamera
@@ -39,6 +39,11 @@ class QueueTrigger:
     def close(self) -> None:
         self.closed = True
 
+    overflowed = 0  # the port's explicit members: nothing lost, nothing else to report
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
 
 class Rig:
     def __init__(self, tmp: Path, colours: list[list[tuple[int, int, int]]], **kw) -> None:
@@ -58,7 +63,7 @@ class Rig:
             outbox=self.outbox,
             store=self.store,
             clock=self.clock,
-            publisher=DryRunSink(self.outbox, self.out, device_id="trap-01", clock=self.clock),
+            publisher=DryRunPublisher(self.outbox, self.out, device_id="trap-01", clock=self.clock),
             policy=kw.pop("policy", TriggerPolicy(cooldown_s=5.0, max_pending=1)),
             device_id="trap-01",
             frames=5,
@@ -164,6 +169,9 @@ class FailingStore:
     def save(self, *args: object) -> None:
         raise OSError("disk on fire")
 
+    def hit_times(self) -> list[float]:
+        raise OSError("disk on fire")
+
 
 def test_a_failing_store_loses_no_hit(rig_factory):
     rig = rig_factory([[RED, RED]], store=FailingStore())
@@ -217,11 +225,11 @@ class DownPeer:
 
 
 def test_fanout_keeps_publishing_when_one_peer_is_down(tmp_path: Path):
-    from camtrap.app import Fanout
     from camtrap.core.types import Hit
+    from camtrap.service import Fanout
 
     outbox, out = Outbox(tmp_path / "o.db"), io.StringIO()
-    down, sink = DownPeer(), DryRunSink(outbox, out)
+    down, sink = DownPeer(), DryRunPublisher(outbox, out)
     fan = Fanout([down, sink])
     fan.start()
     outbox.add(Hit("camtrap-01-1", 1, "camtrap-01", 1.8e9, "leopard", 0.9, 2, 2))
@@ -269,8 +277,8 @@ def test_a_kept_follow_up_that_never_runs_is_counted_as_dropped(rig_factory):
 
 
 def test_linger_drains_a_slow_uplink_until_no_hit_is_pending(tmp_path: Path):
-    from camtrap.app import linger_mqtt
     from camtrap.core.types import Hit
+    from camtrap.service import linger_mqtt
 
     clock, outbox = ManualClock(), Outbox(tmp_path / "o.db", sinks=("mqtt", "lora"))
     outbox.add(Hit("trap-01-1", 1, "trap-01", 1.8e9, "leopard", 0.9, 2, 2))
@@ -282,8 +290,8 @@ def test_linger_drains_a_slow_uplink_until_no_hit_is_pending(tmp_path: Path):
 
 
 def test_linger_gives_up_at_its_bound_and_the_hit_stays_in_the_outbox(tmp_path: Path):
-    from camtrap.app import linger_mqtt
     from camtrap.core.types import Hit
+    from camtrap.service import linger_mqtt
 
     clock, outbox = ManualClock(), Outbox(tmp_path / "o.db")
     outbox.add(Hit("trap-01-1", 1, "trap-01", 1.8e9, "leopard", 0.9, 2, 2))

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from camtrap.adapters.lora_modem import SerialModem
 from camtrap.errors import ModemError
-from camtrap.lora.serial_modem import SerialModem
 from tests.lora.fake_modem import FakeModem
 from trapfw import atmodem, atmodem_rak, payload
 

@@ -94,6 +94,10 @@ class PirTrigger:
     def close(self) -> None:
         self._sensor.close()
 
+    def counters(self) -> dict[str, int]:
+        """The pin has nothing to report beyond ``overflowed``."""
+        return {}
+
 
 def _is_mock(factory: Any) -> bool:
     from gpiozero.pins.mock import MockFactory

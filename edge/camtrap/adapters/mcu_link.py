@@ -15,8 +15,8 @@ ends run one implementation. Three pieces:
   ``done`` when the app does not report), and on the MCU's SHUTDOWN request runs ``linger``
   (the app: drain MQTT, bounded by ``[link] mqtt_linger_s``), acknowledges, waits for queued
   HITs to be acknowledged (bounded by ``[link] shutdown_hold_s``), and runs the halt command.
-* `McuHitSink`: drains the outbox's hits to the MCU as HIT frames (the exact LoRa uplink bytes
-  of `camtrap.lora.hits.hit_uplink`) and marks a hit sent only when the MCU acknowledged it,
+* `McuHitPublisher`: drains the outbox's hits to the MCU as HIT frames (the exact LoRa uplink bytes
+  of `camtrap.core.hit_uplink.hit_uplink`) and marks a hit sent only when the MCU acknowledged it,
   so a hit is in the Pi's outbox or in the MCU's persistent queue, never in neither.
 
     src = open_trigger_source(cfg, clock)     # [trigger] source = "mcu"
@@ -32,9 +32,9 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from camtrap.core.ports import Clock
+from camtrap.core.ports import Clock, SerialPort
 from camtrap.core.types import BurstMeta
 from camtrap.errors import LinkError, UsageError
 from trapfw import link
@@ -46,16 +46,6 @@ VERSION = "camtrap-pi"
 VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
 BAD_FRAME_KEYS = ("cobs", "short", "crc", "oversize", "body")
 ACK_SETTLE_S = 1.0  # after a late SHUTDOWN ack, this long for it (and HITs) to be acknowledged
-
-
-class SerialPort(Protocol):
-    """What `McuLink` needs of a port: pyserial's ``Serial`` (with a read timeout) fits."""
-
-    def read(self, size: int = 1) -> bytes: ...
-
-    def write(self, data: bytes, /) -> int | None: ...
-
-    def close(self) -> None: ...
 
 
 class McuLink:
@@ -333,7 +323,7 @@ class McuTriggerSource:
             self.mcu.send(link.RESULT, link.result_body(seq, link.VERDICT_DONE))
 
 
-class McuHitSink:
+class McuHitPublisher:
     """Outbox hits -> HIT frames to the MCU; ``mark_sent`` only once the MCU acknowledged."""
 
     def __init__(
@@ -357,7 +347,7 @@ class McuHitSink:
 
     def drain(self) -> int:
         """Mark what the MCU acknowledged; send the pending hits not yet in flight."""
-        from camtrap.lora.hits import hit_uplink
+        from camtrap.core.hit_uplink import hit_uplink
 
         with self._lock:
             done, self._acked = self._acked, []

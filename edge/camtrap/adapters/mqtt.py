@@ -41,8 +41,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from camtrap import __version__
+from camtrap.adapters.dry_run import battery_now
 from camtrap.adapters.outbox import Outbox
-from camtrap.adapters.sink import battery_now
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,

@@ -146,6 +146,10 @@ class BurstStore:
         """What the store holds, oldest first."""
         return sorted(self._index.values(), key=lambda b: (b.created, b.key))
 
+    def hit_times(self) -> list[float]:
+        """Trigger times of the hit bursts it holds (the service's hits_today after a boot)."""
+        return [b.created for b in self.bursts() if b.is_hit]
+
     # ----------------------------------------------------------------------------------------
 
     def _files(

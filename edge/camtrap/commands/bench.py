@@ -28,7 +28,7 @@ ARMED = "armed"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from camtrap.commands.replay import add_model_args, add_rule_args
+    from camtrap.cliargs import add_model_args, add_rule_args
 
     p = sub.add_parser("bench", help="per-stage timings, start-up time and peak memory")
     p.add_argument("paths", nargs="*", metavar="BURSTS", help="recorded bursts (else synthetic)")
@@ -56,8 +56,8 @@ class Stages:
 
 
 def run(args: argparse.Namespace) -> int:
-    from camtrap.app import detector_from_args
     from camtrap.config import load_config
+    from camtrap.detector import detector_from_args
     from camtrap.errors import UsageError
 
     if not args.paths and args.frames < 1:
@@ -95,8 +95,8 @@ def time_to_armed(argv: Sequence[str]) -> float:
 
 
 def measure(detector: Any, paths: Sequence[str], synthetic: int) -> tuple[Stages, int, int]:
+    from camtrap.adapters.dry_run import DryRunPublisher
     from camtrap.adapters.outbox import Outbox
-    from camtrap.adapters.sink import DryRunSink
     from camtrap.adapters.store import BurstStore
 
     stages = Stages()
@@ -107,7 +107,7 @@ def measure(detector: Any, paths: Sequence[str], synthetic: int) -> tuple[Stages
     with tempfile.TemporaryDirectory() as tmp:
         store = BurstStore(Path(tmp) / "bursts", quota_bytes=1 << 40)
         outbox = Outbox(Path(tmp) / "outbox.db", sinks=("mqtt",))
-        sink = DryRunSink(outbox, io.StringIO())
+        sink = DryRunPublisher(outbox, io.StringIO())
         for i, (meta, burst_frames) in enumerate(bursts):
             tally = _classify(detector, burst_frames, stages)
             frames += len(burst_frames)

@@ -22,14 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from camtrap.commands.evaluate import (
-    add_rate_arguments,
-    add_replay_arguments,
-    parse_records,
-    positive,
-    read_records,
-    replay_full,
-)
+from camtrap.cliargs import add_rate_arguments, add_replay_arguments, fraction, positive
 from camtrap.core.calibrate import (
     DEFAULT_KS,
     RULES,
@@ -75,13 +68,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_rate_arguments(p)
     p.add_argument("--write-card", action="store_true", help="write the choice into model.json")
     p.set_defaults(func=run)
-
-
-def fraction(text: str) -> float:
-    value = positive(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
 
 
 def goal_of(args: argparse.Namespace) -> Goal:
@@ -182,6 +168,8 @@ def write_card(path: Path, point: OperatingPoint) -> None:
 
 def load_records(args: argparse.Namespace) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """The records and the target names: from ``--records`` or from a replay run."""
+    from camtrap.replay import read_records, replay_full
+
     if args.records:
         if args.bursts:
             raise UsageError("give BURSTS or --records, not both")
@@ -224,6 +212,8 @@ def calibrate(
     source: str = "records",
 ) -> OperatingPoint:
     """``source`` names the records in errors (the --records file, or the replay run)."""
+    from camtrap.replay import parse_records
+
     bursts = scored_bursts(parse_records(raws, source), targets)
     return choose(bursts, goal, rates, rules, ks)
 

@@ -79,8 +79,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from camtrap.cli import EXIT_USAGE
-    from camtrap.errors import UsageError
+    from camtrap.errors import EXIT_USAGE, UsageError
 
     for g in args.golden or []:
         if not Path(g).exists():
@@ -190,7 +189,7 @@ def _check_disk(ctx: Context) -> Check:
 
 
 def _check_model(ctx: Context) -> Check:
-    from camtrap.app import build_detector
+    from camtrap.detector import build_detector
     from camtrap.errors import UsageError
 
     try:

@@ -1,7 +1,7 @@
 """`camtrap evaluate BURSTS... --model M`: how well a model finds the targets on labelled bursts.
 
-Runs the model through the same replay pipeline as `camtrap replay`, with early exit off so every
-frame score is known, then writes into ``--out``:
+Runs the model through the same replay pipeline as `camtrap replay` (`camtrap.replay`), with
+early exit off so every frame score is known, then writes into ``--out``:
 
 * ``records.jsonl``: the replay records (the input of `camtrap calibrate --records`);
 * ``metrics.json``: every number below, machine-readable;
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from camtrap.commands.replay import add_model_args, add_rule_args
+from camtrap.cliargs import add_rate_arguments, add_replay_arguments, add_rule_args
 from camtrap.core.calibrate import (
     EarlyExitStats,
     FieldRates,
@@ -37,7 +37,6 @@ from camtrap.core.metrics import (
     Evaluation,
     evaluate_records,
     is_target_label,
-    parse_record,
 )
 from camtrap.core.report import ReportInput, build_sections, to_html, to_markdown
 from camtrap.core.verdict import Rule
@@ -64,72 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_replay_arguments(p: argparse.ArgumentParser) -> None:
-    """BURSTS, --config, --model, --labels, --target: what running the model needs."""
-    p.add_argument("bursts", nargs="*", metavar="BURSTS", help="burst directories, images, trees")
-    add_model_args(p)
-
-
-def add_rate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--triggers-per-day",
-        type=positive,
-        default=FieldRates.triggers_per_day,
-        help="PIR triggers per day in the field (default %(default)s)",
-    )
-    p.add_argument(
-        "--targets-per-day",
-        type=positive,
-        default=FieldRates.targets_per_day,
-        help="target visits per day in the field (default %(default)s)",
-    )
-
-
-def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Running the model
-
-
-@dataclass(frozen=True)
-class Replayed:
-    """What a replay run gave: the records and the decision they were made under."""
-
-    records: tuple[dict[str, Any], ...]
-    targets: tuple[str, ...]
-    rule: Rule
-    model: str  # "name@sha256-prefix"
-
-
-def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
-    """Every burst through `camtrap replay`'s pipeline with early exit off (all frames scored).
-
-    ``rule_args``: whether ``args`` carries --rule/--k/--threshold overrides (not calibrate's).
-    """
-    from camtrap.app import detector_from_args
-    from camtrap.commands.replay import replay
-    from camtrap.config import load_config
-    from camtrap.sim.bursts import discover
-
-    if not args.bursts:
-        raise UsageError("give burst directories or images (or --records FILE where accepted)")
-    cfg = load_config(args.config)
-    bursts = discover(args.bursts)  # a bad path fails before the model is loaded
-    keys = ("model", "labels", "target", *(("rule", "k", "threshold") if rule_args else ()))
-    full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
-    detector = detector_from_args(full, cfg, args.config or "<command line>")
-    records = replay(bursts, detector, out=None)
-    return Replayed(tuple(records), detector.targets.names, detector.rule, detector.model)
-
-
 # --------------------------------------------------------------------------------------------
 # From records to the report
 
@@ -142,33 +75,6 @@ class Outcome:
     errors: tuple[tuple[str, str], ...]
     target_scores: tuple[float, ...]  # burst scores of labelled target bursts
     other_scores: tuple[float, ...]  # and of the others
-
-
-def parse_records(raws: Sequence[Mapping[str, Any]], source: str) -> list[BurstRecord]:
-    """Replay records as values; a malformed one is a `UsageError` naming its line."""
-    try:
-        return [parse_record(r, f"{source}: line {i}") for i, r in enumerate(raws, 1)]
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """A JSON Lines file of replay records."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e}") from None
-    raws = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raws.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{path}: line {i}: not JSON: {e.msg}") from None
-    if not raws:
-        raise UsageError(f"{path}: no records")
-    return raws
 
 
 def outcome(
@@ -194,7 +100,7 @@ def write_outputs(
     out: Path, raws: Sequence[Mapping[str, Any]], result: Outcome, model: str, rule: Rule
 ) -> dict[str, Path]:
     """Write records, metrics, report and plots into ``out``; returns what was written."""
-    from camtrap.commands.replay import write_jsonl
+    from camtrap.replay import write_jsonl
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -287,6 +193,8 @@ def summary(result: Outcome, out: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from camtrap.replay import parse_records, replay_full
+
     replayed = replay_full(args)
     rates = FieldRates(args.triggers_per_day, args.targets_per_day)
     records = parse_records(replayed.records, "replay")

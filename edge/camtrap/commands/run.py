@@ -34,8 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from camtrap.app import build_detector, run_field, run_sim
+    from camtrap.app import run_field, run_sim
     from camtrap.config import load_config
+    from camtrap.detector import build_detector
     from camtrap.errors import UsageError
 
     if args.speed <= 0:

@@ -20,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from camtrap.adapters.lora_uplink import make_scheduler
     from camtrap.adapters.mqtt import check_mqtt
-    from camtrap.app import check_mode
-    from camtrap.lora.sink import make_scheduler
+    from camtrap.config import check_mode
 
     cfg = load_config(args.config)
     check_mode(cfg, args.config)

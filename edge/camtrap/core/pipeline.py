@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camtrap.core.ports import Classifier
+from camtrap.core.ports import Camera, Classifier
 from camtrap.core.preprocess import ResizeMode, resize
 from camtrap.core.targets import Targets
 from camtrap.core.types import Frame, Verdict
@@ -73,6 +73,12 @@ def classify_burst(frames: Iterable[Frame], n: int, detector: Detector) -> Burst
     finally:
         _close(it)
     return BurstResult(tally.verdict(), tuple(kept), tally.target_label)
+
+
+def capture(camera: Camera, n: int, interval_s: float) -> Iterator[Frame]:
+    """The camera's burst, lazily: a failure at the call itself surfaces on the first frame
+    (so `classify_burst` turns it into an ``error`` verdict like any frame failure)."""
+    yield from camera.burst(n, interval_s)
 
 
 def _next_frame(it: Iterator[Frame]) -> Frame | str | None:

@@ -82,6 +82,10 @@ class ReplayCamera:
     def stop(self) -> None:
         pass
 
+    def counters(self) -> dict[str, int]:
+        """A recording has no capture counters of its own."""
+        return {}
+
     @property
     def exhausted(self) -> bool:
         return self.served >= len(self._bursts)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+from camtrap.adapters.dry_run import DryRunPublisher
 from camtrap.adapters.outbox import Outbox
-from camtrap.adapters.sink import DryRunSink
 from camtrap.core.types import Hit
 from camtrap.sim.clock import ManualClock
 
@@ -21,7 +21,7 @@ def test_drain_prints_each_pending_hit_as_would_publish_and_marks_it_sent(tmp_pa
     box, out = Outbox(tmp_path / "o.db", sinks=("mqtt", "lora")), io.StringIO()
     for s in (1, 2):
         box.add(hit(s))
-    sink = DryRunSink(box, out, device_id="trap-07", clock=ManualClock(now=T0 + 5))
+    sink = DryRunPublisher(box, out, device_id="trap-07", clock=ManualClock(now=T0 + 5))
     assert sink.drain() == 2
     assert sink.drain() == 0
     printed = out.getvalue().splitlines()
@@ -35,7 +35,9 @@ def test_drain_prints_each_pending_hit_as_would_publish_and_marks_it_sent(tmp_pa
 
 def test_telemetry_and_availability_are_printed_and_battery_reaches_hits(tmp_path):
     box, out = Outbox(tmp_path / "o.db"), io.StringIO()
-    sink = DryRunSink(box, out, topic_prefix="site", device_id="trap-07", clock=ManualClock(T0))
+    sink = DryRunPublisher(
+        box, out, topic_prefix="site", device_id="trap-07", clock=ManualClock(T0)
+    )
     sink.start()
     sink.publish_telemetry({"misses": 3, "battery_mv": 3700})
     box.add(hit(1))
@@ -51,7 +53,9 @@ def test_telemetry_and_availability_are_printed_and_battery_reaches_hits(tmp_pat
 def test_a_battery_reader_gives_the_hit_its_reading_before_any_telemetry(tmp_path):
     box, out = Outbox(tmp_path / "o.db"), io.StringIO()
     readings = [None, 3900]  # the MCU's TRIGGER carried a reading: no telemetry went out yet
-    sink = DryRunSink(box, out, device_id="trap-07", clock=ManualClock(T0), battery=readings.pop)
+    sink = DryRunPublisher(
+        box, out, device_id="trap-07", clock=ManualClock(T0), battery=readings.pop
+    )
     box.add(hit(1))
     sink.drain()
     box.add(hit(2))

@@ -1,28 +1,30 @@
-"""LoRa sink: drains the Outbox's ``"lora"`` deliveries through the uplink scheduler to a modem
-on the Pi's own serial port (``[lora] via = "serial"``; with ``via = "mcu"`` the MCU does this).
+"""LoRa uplink publisher: drains the Outbox's ``"lora"`` deliveries through the uplink
+scheduler to a modem on the Pi's own serial port (``[lora] via = "serial"``; with
+``via = "mcu"`` the MCU does this).
 
-Same surface as the MQTT publisher (``start``, ``drain``, ``publish_telemetry``, ``stop``), so
-the service loop drives either. Policy (``trapfw.uplink``): duty cycle per sub-band, a daily
-airtime budget with a reserve for hits, unconfirmed uplinks, heartbeats with the counters of
-what could not be sent. A hit counts as delivered on the ``lora`` sink once it is sent or
-folded into the heartbeat counters. The modem keeps its session; the sink joins only when a
-send says ``not_joined``, paced by the LoRaWAN join back-off.
+Same surface as the MQTT publisher (the `Publisher` port: ``start``, ``drain``,
+``publish_telemetry``, ``stop``), so the service loop drives either. Policy
+(``trapfw.uplink``): duty cycle per sub-band, a daily airtime budget with a reserve for hits,
+unconfirmed uplinks, heartbeats with the counters of what could not be sent. A hit counts as
+delivered on the ``lora`` sink once it is sent or folded into the heartbeat counters. The modem
+keeps its session; the publisher joins only when a send says ``not_joined``, paced by the
+LoRaWAN join back-off.
 
-    sink = build_lora_sink(cfg.lora, outbox, clock)
-    sink.start(); sink.drain(); sink.stop()
+    lora = build_lora_publisher(cfg.lora, outbox, clock)
+    lora.start(); lora.drain(); lora.stop()
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from camtrap.adapters.outbox import Outbox
 from camtrap.config import LoraConfig
-from camtrap.core.ports import Clock
+from camtrap.core.hit_uplink import class_code, hit_uplink
+from camtrap.core.ports import Clock, Modem
 from camtrap.errors import ConfigError
-from camtrap.lora.hits import class_code, hit_uplink
 from trapfw import airtime, atmodem, payload
 from trapfw.uplink import JoinBackoff, UplinkScheduler
 
@@ -39,17 +41,7 @@ RETRY_S = {
 MAYBE_SENT = (atmodem.TIMEOUT, atmodem.UNKNOWN_REPLY)
 
 
-class Modem(Protocol):
-    """What the sink needs of a modem (``SerialModem`` or a test double over a pty)."""
-
-    def join(self) -> atmodem.Result: ...
-
-    def send(self, fport: int, data: bytes, confirmed: bool = False) -> atmodem.Result: ...
-
-    def close(self) -> None: ...
-
-
-class LoraSink:
+class LoraPublisher:
     def __init__(
         self,
         outbox: Outbox,
@@ -179,12 +171,12 @@ def make_scheduler(cfg: LoraConfig, now: float, source: str = "<config>") -> Upl
         raise ConfigError(source, "lora.data_rate", str(e)) from None
 
 
-def build_lora_sink(cfg: LoraConfig, outbox: Outbox, clock: Clock) -> LoraSink:
-    """A LoraSink on the configured serial modem (``[lora] via = "serial"``)."""
-    from camtrap.lora.serial_modem import SerialModem
+def build_lora_publisher(cfg: LoraConfig, outbox: Outbox, clock: Clock) -> LoraPublisher:
+    """A LoraPublisher on the configured serial modem (``[lora] via = "serial"``)."""
+    from camtrap.adapters.lora_modem import SerialModem
 
     if cfg.via != "serial":
         raise ConfigError("<config>", "lora.via", 'the Pi drives a modem only with via = "serial"')
     scheduler = make_scheduler(cfg, clock.monotonic())
     modem = SerialModem.open(cfg.port, cfg.modem, cfg.baud or None)
-    return LoraSink(outbox, modem, scheduler, clock)
+    return LoraPublisher(outbox, modem, scheduler, clock)

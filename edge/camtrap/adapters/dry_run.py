@@ -1,4 +1,4 @@
-"""Dry-run sink: prints what the MQTT publisher would send, and marks hits sent.
+"""Dry-run publisher: prints what the MQTT publisher would send, and marks hits sent.
 
 Used when ``[mqtt] enabled = false`` (the desktop demo): the same methods as `MqttPublisher`,
 so the service loop does not care which one it drives. Each line reads::
@@ -33,7 +33,7 @@ def battery_now(read: Callable[[], int | None] | None, last: int | None) -> int 
     return value if value is not None else last
 
 
-class DryRunSink:
+class DryRunPublisher:
     def __init__(
         self,
         outbox: Outbox,
@@ -74,6 +74,10 @@ class DryRunSink:
 
     def stop(self) -> None:
         self._print(availability_message(self._topics, online=False))
+
+    def wait_connected(self, timeout: float) -> bool:
+        """As `MqttPublisher.wait_connected`: a printer is always "connected"."""
+        return True
 
     def _print(self, p: Publication) -> None:
         print(f"would publish {p.topic} {p.payload}", file=self.out, flush=True)

@@ -1,4 +1,4 @@
-"""LoraSink: the Outbox's "lora" deliveries through the scheduler to a modem over a real pty.
+"""LoraPublisher: the Outbox's "lora" deliveries through the scheduler to a modem over a real pty.
 
 A real SQLite Outbox, the simulated modem of fake_modem.py on a pseudo-terminal, pyserial and
 a manual clock: the hit's exact uplink bytes reach the modem, the delivery is marked, the
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from camtrap.adapters.lora_modem import SerialModem
+from camtrap.adapters.lora_uplink import LoraPublisher, make_scheduler
 from camtrap.adapters.outbox import Outbox
 from camtrap.config import LoraConfig, parse_config
+from camtrap.core.hit_uplink import hit_uplink
 from camtrap.core.types import Hit, make_event_id
 from camtrap.errors import ConfigError
-from camtrap.lora.hits import hit_uplink
-from camtrap.lora.serial_modem import SerialModem
-from camtrap.lora.sink import LoraSink, make_scheduler
 from camtrap.sim.clock import ManualClock
 from tests.lora.fake_modem import FakeModem
 from trapfw import payload
@@ -35,13 +35,13 @@ def make_hit(seq: int, label: str = "leopard", score: float = 0.93) -> Hit:
 @contextmanager
 def sink_on_pty(
     tmp_path: Path, kind: str = "lora-e5", **state
-) -> Iterator[tuple[LoraSink, FakeModem, Outbox, ManualClock]]:
+) -> Iterator[tuple[LoraPublisher, FakeModem, Outbox, ManualClock]]:
     clock = ManualClock(now=T0, monotonic=1000.0)
     outbox = Outbox(tmp_path / "outbox.db", sinks=("lora",))
     with FakeModem(kind, **state) as fake:
         modem = SerialModem.open(fake.path, kind)
         scheduler = make_scheduler(LoraConfig(), clock.monotonic())
-        sink = LoraSink(outbox, modem, scheduler, clock)
+        sink = LoraPublisher(outbox, modem, scheduler, clock)
         try:
             sink.start()
             yield sink, fake, outbox, clock

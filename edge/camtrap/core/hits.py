@@ -1,0 +1,63 @@
+"""From a decided burst to a `Hit`, and the hits-of-the-day count (pure; time is an input).
+
+>>> from datetime import date
+>>> day = utc_day(1_795_000_000.0)
+>>> count = add_hit(DayCount(), day)
+>>> count_on(count, day), count_on(count, date(2030, 1, 1))
+(1, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from camtrap.core.pipeline import BurstResult
+from camtrap.core.targets import first_name
+from camtrap.core.types import BurstMeta, Hit
+
+
+def hit_of(
+    meta: BurstMeta, event_id: str, seq: int, result: BurstResult, device_id: str, model: str
+) -> Hit:
+    """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places."""
+    v = result.verdict
+    return Hit(
+        event_id=event_id,
+        event_seq=seq,
+        device_id=device_id,
+        time=meta.trigger_time,
+        label=first_name(result.target_label),
+        score=round(v.target_score, 4),
+        frames_agreeing=v.frames_agreeing,
+        frames_classified=v.frames_classified,
+        model=model,
+    )
+
+
+def utc_day(t: float) -> date:
+    """The UTC calendar date of unix time ``t``."""
+    return datetime.fromtimestamp(t, UTC).date()
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Hits counted on one UTC date; ``day`` None before the first count."""
+
+    day: date | None = None
+    n: int = 0
+
+
+def count_on(count: DayCount, day: date) -> int:
+    """The hits of ``day``: the count restarts when the date changes."""
+    return count.n if count.day == day else 0
+
+
+def add_hit(count: DayCount, day: date) -> DayCount:
+    return DayCount(day, count_on(count, day) + 1)
+
+
+def hits_on(hit_times: Iterable[float], day: date) -> int:
+    """How many of ``hit_times`` (unix seconds) fall on ``day`` (UTC)."""
+    return sum(1 for t in hit_times if utc_day(t) == day)

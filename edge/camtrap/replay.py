@@ -1,0 +1,163 @@
+"""Replay: recorded bursts through the service's pipeline, as records, rows and a summary.
+
+`replay` runs each recorded burst (`camtrap.sim.bursts`) through `classify_burst` and returns
+one record per burst (`camtrap.core.records.replay_record`), printing a table row per burst as
+it goes; `replay_full` does it with early exit off, for evaluation and calibration. Records go
+to and come from JSON Lines files (`write_jsonl`, `read_records`). `camtrap replay`,
+`camtrap evaluate`, `camtrap calibrate`, the simulation's summary and the benchmarks use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from camtrap.core.metrics import BurstRecord, parse_record
+from camtrap.core.pipeline import Detector, capture, classify_burst
+from camtrap.core.records import replay_record, summarize
+from camtrap.core.targets import first_name
+from camtrap.core.types import make_event_id
+from camtrap.core.verdict import Rule
+from camtrap.errors import UsageError
+from camtrap.sim.bursts import RecordedBurst
+
+HEADER = f"{'verdict':7} {'score':>5}  {'frames':>6}  {'top label':28} {'label':14} source"
+
+
+def replay(
+    bursts: Sequence[RecordedBurst], detector: Detector, out: TextIO | None = None
+) -> list[dict[str, Any]]:
+    """Each recorded burst through the pipeline; returns the records (rows printed to ``out``)."""
+    from camtrap.sim.replay_camera import ReplayCamera
+
+    camera = ReplayCamera(bursts, input_size=detector.classifier.input_size)
+    records: list[dict[str, Any]] = []
+    if out is not None:
+        print(HEADER, file=out)
+    for i, recorded in enumerate(bursts):
+        result = classify_burst(capture(camera, recorded.n, 0.0), recorded.n, detector)
+        event_id = make_event_id(recorded.meta.device_id, i)
+        records.append(replay_record(recorded.meta, event_id, result.verdict, result.names))
+        if out is not None:
+            print(row(records[-1]), file=out, flush=True)
+    return records
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay run gave: the records and the decision they were made under."""
+
+    records: tuple[dict[str, Any], ...]
+    targets: tuple[str, ...]
+    rule: Rule
+    model: str  # "name@sha256-prefix"
+
+
+def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
+    """Every burst of ``args.bursts`` through the pipeline with early exit off (all frames
+    scored), the model from the `camtrap.cliargs` flags.
+
+    ``rule_args``: whether ``args`` carries --rule/--k/--threshold overrides (not calibrate's).
+    """
+    from camtrap.config import load_config
+    from camtrap.detector import detector_from_args
+    from camtrap.sim.bursts import discover
+
+    if not args.bursts:
+        raise UsageError("give burst directories or images (or --records FILE where accepted)")
+    cfg = load_config(args.config)
+    bursts = discover(args.bursts)  # a bad path fails before the model is loaded
+    keys = ("model", "labels", "target", *(("rule", "k", "threshold") if rule_args else ()))
+    full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
+    detector = detector_from_args(full, cfg, args.config or "<command line>")
+    records = replay(bursts, detector, out=None)
+    return Replayed(tuple(records), detector.targets.names, detector.rule, detector.model)
+
+
+def row(r: Mapping[str, Any]) -> str:
+    """One table row: verdict, burst score, agreeing/classified/total, top label, truth, source."""
+    frames = f"{r['frames_agreeing']}/{r['frames_classified']}/{r['frames_total']}"
+    top = f"{first_name(r['top_label'])} {r['top_score']:.2f}" if r["top_label"] else "-"
+    tail = f"  ({r['error']})" if r["error"] else ""
+    label = r.get("label") or "-"
+    return (
+        f"{r['verdict']:7} {r['target_score']:5.2f}  {frames:>6}  {top[:28]:28} {label[:14]:14} "
+        f"{r['source']}{tail}"
+    )
+
+
+def print_summary(
+    records: Sequence[Mapping[str, Any]], targets: Sequence[str], out: TextIO
+) -> None:
+    """Hit/miss/error counts, and precision and recall when the bursts carry labels."""
+    s = summarize(records, targets)
+    print(
+        f"{s.bursts} bursts: {s.hits} hit, {s.misses} miss, {s.errors} error "
+        f"(targets: {', '.join(targets)})",
+        file=out,
+    )
+    if s.labelled:
+        print(
+            f"labelled {s.labelled}: precision {_pct(s.precision)}, recall {_pct(s.recall)} "
+            f"(tp {s.true_pos}, fp {s.false_pos}, fn {s.false_neg})",
+            file=out,
+        )
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+# --------------------------------------------------------------------------------------------
+# JSON Lines
+
+
+def check_writable(path: Path) -> None:
+    """``path`` can be written (its directory is made); an existing file is left as it is."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e}") from None
+
+
+def write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, sort_keys=True) + "\n")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e}") from None
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """A JSON Lines file of replay records."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e}") from None
+    raws = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raws.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{path}: line {i}: not JSON: {e.msg}") from None
+    if not raws:
+        raise UsageError(f"{path}: no records")
+    return raws
+
+
+def parse_records(raws: Sequence[Mapping[str, Any]], source: str) -> list[BurstRecord]:
+    """Replay records as values; a malformed one is a `UsageError` naming its line."""
+    try:
+        return [parse_record(r, f"{source}: line {i}") for i, r in enumerate(raws, 1)]
+    except ValueError as e:
+        raise UsageError(str(e)) from None

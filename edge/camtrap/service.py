@@ -1,0 +1,329 @@
+"""The service: the loop the trap runs, in the field and in simulation.
+
+    wait for a trigger -> burst -> verdict -> store -> outbox -> publish
+
+with the pure retrigger policy (`camtrap.core.trigger`) deciding when bursts start, periodic
+telemetry counters, and a clean stop when ``stop`` is set (SIGTERM). It drives ports only
+(`camtrap.core.ports`); which adapters fill them, real or simulated, is the composition root's
+choice (`camtrap.app`). Also here: `Fanout` (several publishers as one) and `linger_mqtt` (the
+bounded drain before a power-gated Pi acknowledges SHUTDOWN).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from camtrap.core.hits import DayCount, add_hit, count_on, hit_of, hits_on, utc_day
+from camtrap.core.pipeline import BurstResult, Detector, capture, classify_burst
+from camtrap.core.ports import (
+    Camera,
+    Clock,
+    Counter,
+    OutboxPort,
+    Publisher,
+    StorePort,
+    TriggerSource,
+)
+from camtrap.core.trigger import TriggerPolicy, TriggerState, burst_done, on_trigger, tick
+from camtrap.core.types import BurstMeta, make_event_id
+from camtrap.errors import PeerError
+
+log = logging.getLogger("camtrap.service")
+
+FLUSH_STEP_S = 0.05
+
+# plan(meta) -> (meta, frames to capture), or None when there is nothing to capture (sim)
+Plan = Callable[[BurstMeta], "tuple[BurstMeta, int] | None"]
+OnResult = Callable[[BurstMeta, str, BurstResult], None]
+
+COUNTERS = (
+    "triggers",
+    "bursts",
+    "hits",
+    "misses",
+    "errors",
+    "frames_classified",
+    "triggers_during_burst",
+    "triggers_dropped",
+)
+
+
+class Fanout:
+    """Several publishers driven as one (MQTT and LoRa); one failing peer does not stop others."""
+
+    def __init__(self, publishers: Sequence[Publisher]) -> None:
+        self.publishers = list(publishers)
+
+    def start(self) -> None:
+        self._each("start", lambda p: p.start())
+
+    def drain(self) -> int:
+        counts: list[int] = []
+        self._each("drain", lambda p: counts.append(p.drain()))
+        return sum(counts)
+
+    def publish_telemetry(self, counters: Mapping[str, Counter]) -> None:
+        self._each("telemetry", lambda p: p.publish_telemetry(counters))
+
+    def stop(self) -> None:
+        self._each("stop", lambda p: p.stop())
+
+    def _each(self, what: str, call: Callable[[Publisher], object]) -> None:
+        for p in self.publishers:
+            try:
+                call(p)
+            except PeerError as e:  # the peer is down: its hits wait in the outbox
+                log.error("%s: %s: %s", type(p).__name__, what, e)
+
+
+@dataclass
+class Service:
+    """The trap's main loop. Call `run()`; set ``stop`` (SIGTERM does) to end it cleanly."""
+
+    trigger: TriggerSource
+    camera: Camera
+    detector: Detector
+    outbox: OutboxPort
+    store: StorePort | None
+    publisher: Publisher
+    clock: Clock
+    policy: TriggerPolicy
+    device_id: str
+    frames: int
+    interval_s: float
+    telemetry_s: float = 3600.0
+    plan: Plan | None = None
+    on_result: OnResult | None = None
+    finished: Callable[[], bool] = lambda: False
+    stop: threading.Event = field(default_factory=threading.Event)
+    poll_s: float = 0.5
+    linger_s: float = 2.0  # at shutdown, keep draining pending hits this long
+    state: TriggerState = field(default_factory=TriggerState)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    _last_meta: BurstMeta | None = None
+    _next_telemetry: float | None = None
+    _hits_day: DayCount | None = None  # None until seeded from the burst store
+    _not_run: int = 0  # bursts started with nothing to capture (a simulation's end)
+
+    def run(self) -> dict[str, Counter]:
+        """Run until ``stop`` is set or ``finished()``; returns the final counters."""
+        from camtrap.adapters import systemd
+
+        self.camera.start()
+        self.publisher.start()
+        systemd.ready("armed")
+        log.info(
+            "armed: model %s, targets %s, rule %s",
+            self.detector.model,
+            ", ".join(self.detector.targets.names),
+            self.detector.rule.describe(),
+        )
+        try:
+            while not self.stop.is_set() and not self.finished():
+                self.step()
+                systemd.watchdog()
+        finally:
+            systemd.stopping()
+            self._shutdown()
+        return self.counters()
+
+    def step(self) -> None:
+        """One turn: wait for a trigger (or the cooldown's end), maybe run a burst."""
+        self._telemetry_due()
+        self.publisher.drain()
+        meta = self.trigger.wait(self._timeout())
+        now = self.clock.monotonic()
+        if meta is not None:
+            self._last_meta = meta
+            self.state, start = on_trigger(self.policy, self.state, now)
+        else:
+            self.state, start = tick(self.policy, self.state, now)
+            meta = self._follow_up_meta()
+        if start:
+            self.burst(meta)
+
+    def burst(self, meta: BurstMeta) -> BurstResult | None:
+        """Capture and decide one burst, then store, queue and publish it."""
+        planned = self.plan(meta) if self.plan else (meta, self.frames)
+        if planned is None:
+            self._not_run += 1
+            self._done_burst()
+            return None
+        meta, n = planned
+        seq = self._event_seq(meta)
+        event_id = make_event_id(self.device_id, seq)
+        result = classify_burst(capture(self.camera, n, self.interval_s), n, self.detector)
+        self._done_burst()
+        self._record(meta, event_id, seq, result)
+        return result
+
+    def counters(self) -> dict[str, Counter]:
+        """Telemetry. ``triggers = bursts + triggers_dropped + kept follow-ups`` (none are kept
+        once the service stopped); ``triggers_during_burst`` counts some of either kind."""
+        out: dict[str, Counter] = dict(self.counts)
+        overflowed = self.trigger.overflowed  # never reached the policy
+        out.update(
+            triggers=self.state.triggers + overflowed,
+            triggers_during_burst=self.state.during_burst,
+            triggers_dropped=self.state.dropped + overflowed + self._not_run,
+            hits_today=self._hits_today(),
+        )
+        out.update(self.camera.counters())  # the field camera's capture counts
+        out.update(self.trigger.counters())  # the MCU's battery_mv
+        return out
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _event_seq(self, meta: BurstMeta) -> int:
+        """The sequence the trigger carried (the MCU's, power-gated), else the outbox's next."""
+        return self.outbox.next_event_seq() if meta.event_seq is None else meta.event_seq
+
+    def _timeout(self) -> float:
+        if self.state.wake_at is None:
+            return self.poll_s
+        return max(0.0, min(self.poll_s, self.state.wake_at - self.clock.monotonic()))
+
+    def _follow_up_meta(self) -> BurstMeta:
+        base = self._last_meta
+        return BurstMeta(
+            source="follow-up",
+            device_id=self.device_id if base is None else base.device_id,
+            trigger_time=self.clock.now(),
+            frame_interval_s=self.interval_s,
+        )
+
+    def _done_burst(self) -> None:
+        """Triggers that arrived while the burst ran count as during it; then cool down."""
+        now = self.clock.monotonic()
+        while (extra := self.trigger.wait(0)) is not None:
+            self._last_meta = extra
+            self.state, _ = on_trigger(self.policy, self.state, now)
+        self.state = burst_done(self.policy, self.state, now)
+
+    def _record(self, meta: BurstMeta, event_id: str, seq: int, result: BurstResult) -> None:
+        v = result.verdict
+        self._count(v.decision, v.frames_classified)
+        if v.decision == "hit":
+            hit = hit_of(meta, event_id, seq, result, self.device_id, self.detector.model)
+            self.outbox.add(hit)
+        self._store(event_id, meta, result)
+        if v.decision == "hit":
+            self.publisher.drain()
+        log.info("%s", describe(event_id, result))
+        if self.on_result is not None:
+            self.on_result(meta, event_id, result)
+
+    def _store(self, event_id: str, meta: BurstMeta, result: BurstResult) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(event_id, meta, result.verdict, result.frames)
+        except Exception as e:  # a failed store must not lose the hit or stop the trap
+            log.error("storing %s failed: %s", event_id, e)
+
+    def _count(self, decision: str, frames: int) -> None:
+        key = {"hit": "hits", "miss": "misses"}.get(decision, "errors")
+        self.counts[key] += 1
+        if decision == "hit":
+            today = utc_day(self.clock.now())
+            self._hits_day = add_hit(self._day_count(today), today)
+        self.counts["bursts"] += 1
+        self.counts["frames_classified"] += frames
+
+    def _hits_today(self) -> int:
+        today = utc_day(self.clock.now())
+        return count_on(self._day_count(today), today)
+
+    def _day_count(self, day: date) -> DayCount:
+        """The count so far; the first one starts from the hits the burst store holds for the
+        day (a power-gated Pi boots for each event; hits are the last bursts the store evicts)."""
+        if self._hits_day is None:
+            self._hits_day = DayCount(day, self._stored_hits_on(day))
+        return self._hits_day
+
+    def _stored_hits_on(self, day: date) -> int:
+        if self.store is None:
+            return 0
+        try:
+            return hits_on(self.store.hit_times(), day)
+        except Exception as e:  # a telemetry counter never stops the trap
+            log.warning("hits_today: cannot read the burst store: %s", e)
+            return 0
+
+    def _telemetry_due(self) -> None:
+        now = self.clock.monotonic()
+        if self._next_telemetry is None:
+            self._next_telemetry = now + self.telemetry_s
+        elif now >= self._next_telemetry:
+            self._next_telemetry = now + self.telemetry_s
+            self.publisher.publish_telemetry(self.counters())
+
+    def _flush(self) -> None:
+        """Give pending hits a last chance (about ``linger_s``) before disconnecting."""
+        for _ in range(max(1, round(self.linger_s / FLUSH_STEP_S))):
+            self.publisher.drain()
+            if self.outbox.count_pending() == 0:
+                return
+            time.sleep(FLUSH_STEP_S)
+
+    def _shutdown(self) -> None:
+        # follow-ups still kept will never run: they are dropped, so the counters add up
+        self.state = replace(self.state, dropped=self.state.dropped + self.state.pending, pending=0)
+        for name, step in (
+            ("drain", self._flush),
+            ("telemetry", lambda: self.publisher.publish_telemetry(self.counters())),
+            ("publisher", self.publisher.stop),
+            ("camera", self.camera.stop),
+            ("trigger", self.trigger.close),
+        ):
+            try:
+                step()
+            except Exception as e:  # keep shutting the rest down
+                log.error("shutdown: %s: %s", name, e)
+        log.info("stopped: %s", self.counters())
+
+
+def describe(event_id: str, result: BurstResult) -> str:
+    """One log line per burst."""
+    v = result.verdict
+    if v.decision == "error":
+        return f"{event_id}: error: {v.error}"
+    label = result.target_label if v.decision == "hit" else v.top_label
+    return (
+        f"{event_id}: {v.decision} {label} score {v.target_score:.2f} "
+        f"({v.frames_agreeing}/{v.frames_classified} frames agreeing of {v.frames_total}, "
+        f"{v.rule})"
+    )
+
+
+def linger_mqtt(
+    publisher: Publisher,
+    outbox: OutboxPort,
+    bound_s: float,
+    clock: Clock,
+    wait: Callable[[float], object] = time.sleep,
+    sink: str = "mqtt",
+) -> bool:
+    """Drain until no hit is pending for ``sink`` or ``bound_s`` passed; True when none is.
+
+    Power-gated, this runs between the MCU's SHUTDOWN request and the Pi's ack, so a slow
+    uplink gets its hit out before the power goes; past the bound the hit stays in the outbox
+    for the next boot (never lost).
+    """
+    deadline = clock.monotonic() + bound_s
+    while True:
+        try:
+            publisher.drain()
+        except PeerError as e:  # the broker is down: the bound decides
+            log.warning("linger: %s", e)
+        if outbox.count_pending(sink) == 0:
+            return True
+        if clock.monotonic() >= deadline:
+            log.warning("linger: hits still pending for %s after %.1f s", sink, bound_s)
+            return False
+        wait(FLUSH_STEP_S)
