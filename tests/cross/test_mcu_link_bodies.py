@@ -2,7 +2,7 @@
 
 The issue's probe: a HELLO whose version bytes are not UTF-8 killed the reader thread silently
 (4,550 crashes in 90,000 random CRC-valid frames). Here every type's body is fuzzed through
-`McuLink.pump` with the real `McuTriggerSource` and `McuHitSink` handlers attached: 100,000
+`McuLink.pump` with the real `McuTriggerSource` and `McuHitPublisher` handlers attached: 100,000
 frames, 0 exceptions, 0 handler errors; and a reader thread that hits an unexpected error keeps
 reading, while one whose port fails makes the next `wait` raise.
 """
@@ -70,7 +70,7 @@ def _pi(max_queued: int = 4) -> tuple[mcu_link.McuLink, mcu_link.McuTriggerSourc
     src = mcu_link.McuTriggerSource(
         mcu, "trap-07", clock, frame_interval_s=0.5, max_queued=max_queued
     )
-    mcu_link.McuHitSink(EmptyOutbox(), mcu, clock)
+    mcu_link.McuHitPublisher(EmptyOutbox(), mcu, clock)
     src.halting.set()  # a SHUTDOWN request would start the halt thread; its body is checked
     return mcu, src, clock
 
