@@ -9,6 +9,8 @@ import pytest
 
 MODULES = [
     "camtrap.core.preprocess",
+    "camtrap.core.regions",
+    "camtrap.core.crops",
     "camtrap.core.targets",
     "camtrap.core.verdict",
     "camtrap.core.trigger",
