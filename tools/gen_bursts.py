@@ -8,6 +8,13 @@ training set and an evaluation set are simply two seeds.
 
     python -m tools.gen_bursts out/bursts --seed 7 --per-class 3
     python -m tools.gen_bursts out/train --seed 1001 --per-class 60 --size 320x240
+    python -m tools.gen_bursts out/far --seed 7 --per-class 0 --far 2 --far-size 640x480
+
+Far animals (``--far N``: N more bursts per class) are drawn at `FAR_SCALE` of their usual
+size, 5-25 % of the frame width head to tail, as a camera trap sees an animal on the far side of
+a clearing: the case the regions stage exists for (squashed whole to the model input, a far
+leopard is a few pixels of fur). They go in ``<slug>-far-s<seed>-<nnn>``; their ``burst.json``
+says ``far`` and the animal's box per frame (``boxes``: normalised [x, y, w, h], top-left origin).
 
 Layout: ``OUT/<label>/<slug>-s<seed>-<nnn>/{burst.json,000.jpg,...}``; the class folder is the
 exact label, so the same tree is also a folder-per-class dataset for ``tools.train``.
@@ -189,6 +196,8 @@ class Body:
     neck: float = 0.0
 
 
+FAR_SCALE = (0.22, 0.32)  # a far animal's size as a share of its usual size (low, high)
+FAR_INDEX = 100  # far bursts' index offset: their random streams never meet the near ones'
 SPECIES_SIZE = {  # body length as a fraction of the frame width: (low, high)
     "leopard": (0.34, 0.6),
     "tiger": (0.38, 0.68),
@@ -460,6 +469,7 @@ class BurstSpec:
     night: bool
     n_frames: int
     seed: tuple[int, int, int]
+    far: bool = False  # drawn at FAR_SCALE of the usual size
 
 
 def burst_rng(seed: int, label: str, index: int) -> Rng:
@@ -468,11 +478,21 @@ def burst_rng(seed: int, label: str, index: int) -> Rng:
 
 def render_burst(spec: BurstSpec, size: tuple[int, int]) -> list[Image.Image]:
     """The frames of one burst, as RGB images (greyscale in all three channels at night)."""
+    frames, _ = render_burst_boxes(spec, size)
+    return frames
+
+
+def render_burst_boxes(
+    spec: BurstSpec, size: tuple[int, int]
+) -> tuple[list[Image.Image], list[list[float]]]:
+    """`render_burst` and the animal's visible box per frame (normalised [x, y, w, h])."""
     rng = np.random.default_rng(list(spec.seed))
     w, h = size
     scene = make_scene(rng, w, h, spec.night)
-    actor = make_actor(spec.label, rng, w, h)
+    scale = rng.uniform(*FAR_SCALE) if spec.far else 1.0
+    actor = make_actor(spec.label, rng, w, h, scale)
     path = actor_path(rng, w, h, scene.horizon, spec.n_frames, actor)
+    boxes: list[list[float]] = []
     sway0, phase0 = rng.uniform(-0.3, 0.3), rng.uniform(0, 2 * math.pi)
     frames = []
     for i in range(spec.n_frames):
@@ -481,26 +501,41 @@ def render_burst(spec: BurstSpec, size: tuple[int, int]) -> list[Image.Image]:
             sprite = actor.sprite(phase0 + i * 1.7)
             x, y = path[i]
             img.paste(sprite.image, (x, y), sprite.alpha)
+            boxes.append(visible_box(sprite.alpha, (x, y), size))
             if spec.night and rng.random() < 0.7:
                 ex, ey = x + sprite.eye[0], y + sprite.eye[1]
                 ImageDraw.Draw(img).ellipse((ex - 2, ey - 2, ex + 2, ey + 2), fill=(255, 255, 255))
         draw_foreground(img, scene, sway0 + 0.25 * math.sin(i * 1.3 + phase0))
         arr = apply_light(np.asarray(img, np.float32), rng, spec.night, float(rng.random()))
         frames.append(Image.fromarray(arr.astype(np.uint8), "RGB"))
-    return frames
+    return frames, boxes
+
+
+def visible_box(alpha: Image.Image, at: tuple[int, int], size: tuple[int, int]) -> list[float]:
+    """The normalised [x, y, w, h] of a sprite's opaque pixels pasted at ``at`` in a frame."""
+    bbox = alpha.point([0] * 128 + [255] * 128).getbbox() or (0, 0, 1, 1)
+    w, h = size
+    x0, y0 = max(0, at[0] + bbox[0]), max(0, at[1] + bbox[1])
+    x1, y1 = min(w, at[0] + bbox[2]), min(h, at[1] + bbox[3])
+    return [
+        round(x0 / w, 4),
+        round(y0 / h, 4),
+        round(max(1, x1 - x0) / w, 4),
+        round(max(1, y1 - y0) / h, 4),
+    ]
 
 
 Actor = Quadruped | Person
 
 
-def make_actor(label: str, rng: Rng, w: int, h: int) -> Actor | None:
+def make_actor(label: str, rng: Rng, w: int, h: int, scale: float = 1.0) -> Actor | None:
     facing_left = bool(rng.random() < 0.5)
     if label == "empty":
         return None
     if label == "person":
-        return Person(int(h * rng.uniform(0.45, 0.85)), facing_left, rng)
+        return Person(max(12, int(h * rng.uniform(0.45, 0.85) * scale)), facing_left, rng)
     lo, hi = SPECIES_SIZE[label]
-    animal = Quadruped(label, int(w * rng.uniform(lo, hi)), facing_left, rng)
+    animal = Quadruped(label, max(12, int(w * rng.uniform(lo, hi) * scale)), facing_left, rng)
     while animal.coat.height > 0.92 * h:  # tall animals (a deer close up) must fit the frame
         animal = Quadruped(label, int(animal.body.length * 0.9), facing_left, rng)
     return animal
@@ -546,29 +581,43 @@ def burst_json(spec: BurstSpec, rng: Rng, seed: int) -> dict[str, object]:
         "night": spec.night,
         "seed": seed,
         "generator": GENERATOR,
+        **({"far": True} if spec.far else {}),
     }
 
 
-def plan(seed: int, per_class: int, classes: Sequence[str]) -> list[BurstSpec]:
-    """Burst specs: alternately day and night per class, 3-8 frames each."""
+def plan(seed: int, per_class: int, classes: Sequence[str], far: int = 0) -> list[BurstSpec]:
+    """Burst specs: alternately day and night per class, 3-8 frames each; then ``far`` bursts
+    per class of far animals (indices from `FAR_INDEX`, so adding them changes no other burst).
+    """
     specs = []
     for label in classes:
         for i in range(per_class):
-            rng = burst_rng(seed, label, i)
-            night = i % 2 == 1
-            specs.append(
-                BurstSpec(label, night, int(rng.integers(3, 9)), (seed, CLASSES.index(label), i))
-            )
+            specs.append(_spec(seed, label, i, far=False))
+    for label in classes:
+        for i in range(far):
+            specs.append(_spec(seed, label, FAR_INDEX + i, far=True))
     return specs
+
+
+def _spec(seed: int, label: str, index: int, far: bool) -> BurstSpec:
+    rng = burst_rng(seed, label, index)
+    night = index % 2 == 1
+    return BurstSpec(
+        label, night, int(rng.integers(3, 9)), (seed, CLASSES.index(label), index), far
+    )
 
 
 def write_burst(out: Path, spec: BurstSpec, size: tuple[int, int]) -> Path:
     seed, _, index = spec.seed
-    bdir = out / spec.label / f"{slug(spec.label)}-s{seed}-{index:03d}"
+    name = f"{slug(spec.label)}{'-far' if spec.far else ''}-s{seed}-{index:03d}"
+    bdir = out / spec.label / name
     bdir.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(render_burst(spec, size)):
+    frames, boxes = render_burst_boxes(spec, size)
+    for i, frame in enumerate(frames):
         frame.save(bdir / f"{i:03d}.jpg", quality=JPEG_QUALITY, optimize=True)
     meta = burst_json(spec, np.random.default_rng([*spec.seed, 99]), seed)
+    if spec.far and boxes:
+        meta["boxes"] = boxes
     (bdir / "burst.json").write_text(json.dumps(meta, indent=2) + "\n")
     return bdir
 
@@ -579,9 +628,15 @@ def generate(
     per_class: int,
     size: tuple[int, int] = (320, 240),
     classes: Sequence[str] = CLASSES,
+    far: int = 0,
+    far_size: tuple[int, int] | None = None,
 ) -> list[Path]:
-    """Write ``per_class`` bursts of each class under ``out``; return the burst directories."""
-    return [write_burst(out, spec, size) for spec in plan(seed, per_class, classes)]
+    """Write ``per_class`` bursts of each class under ``out`` (and ``far`` far-animal bursts per
+    class, at ``far_size``, default ``size``); return the burst directories."""
+    return [
+        write_burst(out, spec, (far_size or size) if spec.far else size)
+        for spec in plan(seed, per_class, classes, far)
+    ]
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -613,10 +668,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--per-class", type=int, default=3, help="bursts per class (default 3)")
     ap.add_argument("--size", type=parse_size, default=(320, 240), help="frame size WxH (320x240)")
     ap.add_argument("--classes", type=parse_classes, default=CLASSES, help="comma-separated subset")
+    ap.add_argument("--far", type=int, default=0, help="far-animal bursts per class (default 0)")
+    ap.add_argument("--far-size", type=parse_size, help="far bursts' frame size (default --size)")
     args = ap.parse_args(argv)
-    if args.per_class < 1:
-        ap.error("--per-class must be >= 1")
-    dirs = generate(args.out, args.seed, args.per_class, args.size, args.classes)
+    if args.per_class < 0 or args.far < 0 or args.per_class + args.far < 1:
+        ap.error("--per-class and --far must be >= 0, and one of them >= 1")
+    dirs = generate(
+        args.out, args.seed, args.per_class, args.size, args.classes, args.far, args.far_size
+    )
     frames = sum(len(list(d.glob("*.jpg"))) for d in dirs)
     print(f"wrote {len(dirs)} bursts ({frames} frames) under {args.out}")
     return 0

@@ -130,3 +130,25 @@ def test_bundled_demo_bursts_regenerate_from_their_seed(tmp_path: Path) -> None:
     bundled = {d.relative_to(root): (d / "burst.json").read_text() for d in burst_dirs(root)}
     fresh = {d.relative_to(tmp_path): (d / "burst.json").read_text() for d in burst_dirs(tmp_path)}
     assert bundled == fresh
+
+
+def test_far_animals_are_small_boxed_and_leave_the_near_bursts_unchanged(tmp_path: Path) -> None:
+    near = gen_bursts.generate(tmp_path / "a", seed=9, per_class=1, size=SMALL)
+    both = gen_bursts.generate(
+        tmp_path / "b", seed=9, per_class=1, size=SMALL, far=1, far_size=(320, 240)
+    )
+    assert tree_bytes(tmp_path / "a") == {
+        k: v for k, v in tree_bytes(tmp_path / "b").items() if "-far-" not in k
+    }
+    far = [d for d in both if "-far-" in d.name]
+    assert len(far) == len(gen_bursts.CLASSES) and len(both) == len(near) + len(far)
+    for d in far:
+        meta = json.loads((d / "burst.json").read_text())
+        assert meta["far"] is True and Image.open(d / "000.jpg").size == (320, 240)
+        boxes = meta.get("boxes", [])
+        assert (meta["label"] == "empty") == (not boxes)
+        assert len(boxes) in (0, len(list(d.glob("*.jpg"))))
+        for x, y, w, h in boxes:
+            assert min(x, y) >= 0 and x + w <= 1.0001 and y + h <= 1.0001
+            if meta["label"] != "person":  # a far quadruped, head to tail, under 30 % of the width
+                assert w < 0.3
