@@ -2,8 +2,12 @@
 
 Layout: ``<root>/<YYYYMMDD>/<event_id>/`` (UTC date of the trigger) holding the frames as
 ``000.jpg 001.jpg ...`` (the frames' stored ``.image`` bytes; frames without bytes are encoded
-as JPEG) and ``burst.json`` (the recorded-burst schema plus ``event_id`` and a ``verdict``
-record). A burst is written into a hidden temporary directory, every file fsynced, then renamed
+as JPEG) and ``burst.json`` (the recorded-burst schema plus ``event_id``, a ``verdict`` record,
+the ``deployment`` and where the time came from: ``time_source``, ``time_uncertainty_s``).
+Every frame carries EXIF (`camtrap.core.exif`: capture time when the clock is trusted, the
+trap, event id and frame index, GPS from the deployment); a frame that has EXIF keeps its own.
+Bursts whose time is unknown are filed under ``undated/`` rather than a day they did not
+happen on. A burst is written into a hidden temporary directory, every file fsynced, then renamed
 into place and the parent directory fsynced: a crash leaves either the whole burst or none.
 
 Quota: after each save the pure policy (`camtrap.core.outbox_policy`) evicts the oldest non-hit
@@ -24,18 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from camtrap.adapters.exif import encode_jpeg, with_exif
+from camtrap.core.deployment import Deployment, deployment_record
+from camtrap.core.exif import FrameStamp, TrapIdentity, frame_exif
 from camtrap.core.messages import iso_utc
 from camtrap.core.outbox_policy import StoredBurst, plan_eviction, plan_free
+from camtrap.core.timebase import BurstTime
 from camtrap.core.types import BurstMeta, Frame, Verdict
 from camtrap.errors import PeerError
 
@@ -46,6 +54,7 @@ SIDECAR = "burst.json"
 TMP_PREFIX = ".tmp-"
 ENOSPC_MARGIN = 1 << 20  # free this much beyond the burst's own size on a full disk
 MIN_FREE_BYTES = 16 << 20  # left free on the filesystem for the outbox and the system
+UNDATED = "undated"  # the day directory of bursts whose clock was unknown
 
 Writer = Callable[[Path, bytes], None]
 
@@ -91,6 +100,8 @@ class BurstStore:
         jpeg_quality: int = 85,
         writer: Writer = write_durably,
         min_free_bytes: int = MIN_FREE_BYTES,
+        trap: TrapIdentity | None = None,
+        deployment: Deployment | None = None,
     ) -> None:
         self.root = Path(root)
         self.quota_bytes = int(quota_bytes)
@@ -98,6 +109,8 @@ class BurstStore:
         self.fault: str | None = None  # the last save's storage error; None once one succeeds
         self.jpeg_quality = jpeg_quality
         self._write = writer
+        self.trap = trap
+        self.deployment = deployment if deployment is not None and deployment.configured else None
         private_dir(self.root)
         self._remove_stale_tmp()
         self._scanned: dict[str, StoredBurst] | None = None
@@ -112,11 +125,24 @@ class BurstStore:
     # ----------------------------------------------------------------------------------------
 
     def save(
-        self, event_id: str, meta: BurstMeta, verdict: Verdict, frames: Sequence[Frame]
+        self,
+        event_id: str,
+        meta: BurstMeta,
+        verdict: Verdict,
+        frames: Sequence[Frame],
+        *,
+        time: BurstTime | None = None,
+        target_label: str = "",
+        model: str = "",
     ) -> Path:
-        """Store a burst atomically, then enforce the quota. Returns the burst directory."""
-        files = self._files(event_id, meta, verdict, frames)
-        final = self.root / _day(meta.trigger_time) / _safe_name(event_id)
+        """Store a burst atomically, then enforce the quota. Returns the burst directory.
+
+        ``time`` says where the trigger time came from (unset: a trusted clock, as before
+        time sources were recorded); ``target_label`` and ``model`` go into the record."""
+        extra = Extra(time, target_label, model)
+        files = self._files(event_id, meta, verdict, frames, extra)
+        day = _day(meta.trigger_time) if extra.dated else UNDATED
+        final = self.root / day / _safe_name(event_id)
         try:
             self._write_or_free(final, files)
         except StorageError as e:
@@ -153,21 +179,32 @@ class BurstStore:
     # ----------------------------------------------------------------------------------------
 
     def _files(
-        self, event_id: str, meta: BurstMeta, verdict: Verdict, frames: Sequence[Frame]
+        self,
+        event_id: str,
+        meta: BurstMeta,
+        verdict: Verdict,
+        frames: Sequence[Frame],
+        extra: Extra,
     ) -> dict[str, bytes]:
-        files = {_frame_name(f): self._frame_bytes(f) for f in frames}
-        sidecar = burst_record(event_id, meta, verdict)
+        encoded = [(f, self._frame_bytes(f, event_id, meta, extra)) for f in frames]
+        files = {_frame_name(data, f.index): data for f, data in encoded}
+        names = {f.index: _frame_name(data, f.index) for f, data in encoded}
+        times = {f.index: f.t for f in frames}
+        sidecar = burst_record(event_id, meta, verdict, self.deployment, extra, names, times)
         files[SIDECAR] = (json.dumps(sidecar, indent=1) + "\n").encode()
         return files
 
-    def _frame_bytes(self, frame: Frame) -> bytes:
-        if frame.image:
+    def _frame_bytes(self, frame: Frame, event_id: str, meta: BurstMeta, extra: Extra) -> bytes:
+        trap = self.trap or TrapIdentity(meta.device_id)
+        stamp = FrameStamp(event_id, frame.index, meta.trigger_time + frame.t, extra.dated)
+        spec = frame_exif(stamp, trap, self.deployment)
+        if not frame.image:  # frames without stored bytes are encoded here, with the EXIF
+            return encode_jpeg(frame.pixels, self.jpeg_quality, spec)
+        try:
+            return with_exif(frame.image, spec)
+        except (OSError, ValueError, SyntaxError) as e:  # bytes Pillow cannot parse: as they came
+            log.warning("store: %s frame %d stored without EXIF: %s", event_id, frame.index, e)
             return frame.image
-        from PIL import Image  # lazily: only frames without stored bytes need encoding
-
-        buf = io.BytesIO()
-        Image.fromarray(frame.pixels).save(buf, "JPEG", quality=self.jpeg_quality)
-        return buf.getvalue()
 
     def _write_or_free(self, final: Path, files: dict[str, bytes]) -> None:
         try:
@@ -288,8 +325,31 @@ class BurstStore:
 # Pure helpers
 
 
-def burst_record(event_id: str, meta: BurstMeta, verdict: Verdict) -> dict[str, Any]:
-    """The ``burst.json`` of a stored burst: recorded-burst schema + event id + verdict."""
+@dataclass(frozen=True)
+class Extra:
+    """What a burst record says beyond the meta and the verdict."""
+
+    time: BurstTime | None = None
+    target_label: str = ""
+    model: str = ""
+
+    @property
+    def dated(self) -> bool:
+        return self.time is None or self.time.status.trusted
+
+
+def burst_record(
+    event_id: str,
+    meta: BurstMeta,
+    verdict: Verdict,
+    deployment: Deployment | None = None,
+    extra: Extra | None = None,
+    names: Mapping[int, str] | None = None,
+    times: Mapping[int, float] | None = None,
+) -> dict[str, Any]:
+    """The ``burst.json`` of a stored burst: recorded-burst schema + event id + verdict, the
+    deployment, the time's source, and each frame's file name and offset from the trigger."""
+    extra = extra or Extra()
     record: dict[str, Any] = {
         "schema": BURST_SCHEMA,
         "device_id": meta.device_id,
@@ -300,13 +360,25 @@ def burst_record(event_id: str, meta: BurstMeta, verdict: Verdict) -> dict[str, 
     if meta.label is not None:
         record["label"] = meta.label
     record["event_id"] = event_id
-    record["verdict"] = verdict_record(verdict)
+    if extra.time is not None:
+        record |= extra.time.record()
+    if deployment is not None and deployment.configured:
+        record["deployment"] = deployment_record(deployment)
+    if extra.model:
+        record["model"] = extra.model
+    record["verdict"] = verdict_record(verdict, extra.target_label, names or {}, times or {})
     return record
 
 
-def verdict_record(v: Verdict) -> dict[str, Any]:
-    """The verdict in the replay record's field names."""
-    return {
+def verdict_record(
+    v: Verdict,
+    target_label: str = "",
+    names: Mapping[int, str] | None = None,
+    times: Mapping[int, float] | None = None,
+) -> dict[str, Any]:
+    """The verdict in the replay record's field names (plus, stored, each frame's file name
+    and time after the trigger, and the target label the score is for)."""
+    out = {
         "verdict": v.decision,
         "target_score": v.target_score,
         "top_label": v.top_label,
@@ -316,29 +388,42 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
         "frames_agreeing": v.frames_agreeing,
         "rule": v.rule,
         "error": v.error,
-        "frames": [
-            {
-                "index": f.index,
-                "target_score": f.target_score,
-                "top_label": f.top_label,
-                "top_score": f.top_score,
-                "error": f.error,
-            }
-            for f in v.frames
-        ],
+        "frames": [_frame_record(f, names or {}, times or {}) for f in v.frames],
     }
+    if target_label:
+        out["target_label"] = target_label
+    return out
+
+
+def _frame_record(f: Any, names: Mapping[int, str], times: Mapping[int, float]) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": f.index}
+    if f.index in names:
+        out["name"] = names[f.index]
+    if f.index in times:
+        out["t"] = round(times[f.index], 3)
+    out |= {
+        "target_score": f.target_score,
+        "top_label": f.top_label,
+        "top_score": f.top_score,
+        "error": f.error,
+    }
+    for key in ("box", "region_source"):  # the regions stage's winning region, when it ran
+        value = getattr(f, key, None)
+        if value is not None:
+            out[key] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 _MAGIC = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"))
 
 
-def _frame_name(frame: Frame) -> str:
+def _frame_name(data: bytes, index: int) -> str:
     """``003.jpg``: index order is file-name order; the extension follows the bytes."""
     ext = ".jpg"
     for magic, suffix in _MAGIC:
-        if frame.image.startswith(magic):
+        if data.startswith(magic):
             ext = suffix
-    return f"{frame.index:03d}{ext}"
+    return f"{index:03d}{ext}"
 
 
 def _day(t: float) -> str:
