@@ -137,3 +137,59 @@ def test_event_sequence_is_unique_across_concurrent_processes(db):
     ]
     seqs = [int(s) for p in procs for s in p.communicate(timeout=60)[0].split()]
     assert sorted(seqs) == list(range(120))
+
+
+def test_a_hit_keeps_its_picture_until_the_picture_sink_acknowledges(db):
+    box = Outbox(db, sinks=("mqtt", "mqtt_image"))
+    box.add(hit(1), image=b"\xff\xd8jpeg-1")
+    box.add(hit(2))  # no picture: nothing for the picture sink to send
+    assert box.pending_with_images("mqtt") == [(hit(1), b"\xff\xd8jpeg-1"), (hit(2), None)]
+    assert box.pending_with_images("mqtt_image") == [(hit(1), b"\xff\xd8jpeg-1")]
+    box.mark_sent("trap-07-1", "mqtt")
+    reopened = Outbox(db, sinks=("mqtt", "mqtt_image"))
+    assert reopened.pending_with_images("mqtt_image") == [(hit(1), b"\xff\xd8jpeg-1")]
+    reopened.mark_sent("trap-07-1", "mqtt_image")
+    reopened.mark_sent("trap-07-2", "mqtt")
+    assert reopened.count_pending() == 0
+
+
+def test_a_database_of_the_previous_schema_is_migrated_with_its_pending_hits(db):
+    import json
+    import sqlite3
+    from dataclasses import asdict
+
+    db.parent.mkdir(parents=True)
+    old = sqlite3.connect(db)
+    old.executescript(
+        "CREATE TABLE hits (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,"
+        " body TEXT NOT NULL);"
+        "CREATE TABLE deliveries (event_id TEXT NOT NULL REFERENCES hits(event_id),"
+        " sink TEXT NOT NULL, PRIMARY KEY (event_id, sink));"
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    )
+    old.execute(
+        "INSERT INTO hits(event_id, body) VALUES (?, ?)", ("trap-07-5", json.dumps(asdict(hit(5))))
+    )
+    old.execute("INSERT INTO deliveries VALUES ('trap-07-5', 'mqtt')")
+    old.execute("INSERT INTO counters VALUES ('event_seq', 6)")
+    old.commit()
+    old.close()
+    box = Outbox(db, sinks=("mqtt", "mqtt_image"))
+    assert box.pending_with_images("mqtt") == [(hit(5), None)]
+    assert box.next_event_seq() == 6
+    box.add(hit(6), image=b"\xff\xd8six")
+    assert box.pending_with_images("mqtt_image") == [(hit(6), b"\xff\xd8six")]
+    box.close()
+    again = sqlite3.connect(db)
+    assert again.execute("PRAGMA user_version").fetchone()[0] == 1
+    again.close()
+    Outbox(db).close()  # opening a migrated file again changes nothing
+
+
+def test_values_a_sink_keeps_persist_and_do_not_touch_the_event_sequence(db):
+    box = Outbox(db)
+    assert box.read_value("notify_last") is None
+    box.write_value("notify_last", 1795500000)
+    box.write_value("notify_last", 1795500060)
+    assert Outbox(db).read_value("notify_last") == 1795500060
+    assert box.next_event_seq() == 0

@@ -151,3 +151,20 @@ def test_memory_is_bounded_while_nothing_can_be_written(disk):
         assert [h.event_id for h in box.pending("mqtt")] == ["trap-07-2", "trap-07-3", "trap-07-4"]
     finally:
         remount(disk, ro=False)
+
+
+def test_a_picture_added_on_a_full_disk_is_kept_with_its_hit_and_written_on_recovery(disk):
+    box = Outbox(disk / "outbox.db", retry_s=0, reserve_bytes=0, sinks=("mqtt", "mqtt_image"))
+    filler = fill(disk)
+    picture = b"\xff\xd8" + os.urandom(20_000)
+    assert box.add(hit(1), image=picture)
+    assert box.fault is not None
+    assert box.pending_with_images("mqtt_image") == [(hit(1), picture)]
+    box.write_value("notify_x:last_sent", 1795500000)  # kept too
+    assert box.read_value("notify_x:last_sent") == 1795500000
+    filler.unlink()
+    assert box.health()["outbox_fault"] is None
+    box.close()
+    again = Outbox(disk / "outbox.db", retry_s=0, sinks=("mqtt", "mqtt_image"))
+    assert again.pending_with_images("mqtt_image") == [(hit(1), picture)]
+    assert again.read_value("notify_x:last_sent") == 1795500000

@@ -1,9 +1,13 @@
 """MQTT publisher (paho-mqtt 2.x): drains the durable outbox to a broker, never loses a hit.
 
-* Hits go out at QoS 1; a hit is marked sent in the outbox only in ``on_publish`` for its
-  message id, i.e. on the broker's PUBACK. A hit published on a connection that dies before
-  the PUBACK stays pending and is sent again on the next connection (consumers dedupe by
-  ``event_id``). While the broker is down hits simply wait in the outbox.
+* MQTT 5. Hits go out at QoS 1; a hit is marked sent in the outbox only in ``on_publish`` for
+  its message id, i.e. on the broker's PUBACK with a success reason code. A hit published on a
+  connection that dies before the PUBACK (or that the broker refused) stays pending and is sent
+  again on the next connection (consumers dedupe by ``event_id``). While the broker is down
+  hits simply wait in the outbox.
+* A hit's picture (the outbox sink ``mqtt_image``, when the outbox has it) goes the same way on
+  ``<prefix>/<device>/hit/image``: the raw JPEG, retained, with the event id as the MQTT 5 user
+  property ``event_id`` and Content Type ``image/jpeg``.
 * Availability: a retained ``offline`` last will, a retained ``online`` after each connect,
   a retained ``offline`` on a clean ``stop()``.
 * Reconnects follow `camtrap.core.outbox_policy.backoff_delay` (exponential, jittered).
@@ -39,14 +43,17 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from camtrap import __version__
 from camtrap.adapters.dry_run import battery_now
-from camtrap.adapters.outbox import Outbox
+from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
     Counter,
+    Discovery,
     Publication,
     Topics,
     availability_message,
@@ -54,6 +61,7 @@ from camtrap.core.messages import (
     discovery_messages,
     ha_status_topic,
     hit_message,
+    image_message,
     status_message,
     telemetry_message,
     topics,
@@ -124,10 +132,12 @@ class MqttPublisher:
         sink: str = "mqtt",
         source: str = "<config>",
         battery: Callable[[], int | None] | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
         self.topics: Topics = check_mqtt(mqtt_cfg, device_cfg.id, source)
         self.cfg, self.device, self.ha = mqtt_cfg, device_cfg, ha_cfg
         self.outbox, self.clock, self.sink = outbox, clock, sink
+        self.image_sink = next((s for s in outbox.sinks if s in IMAGE_SINKS), None)
         self.model, self.sw_version, self._jitter = model, sw_version, jitter
         self.client_id = mqtt_cfg.client_id or f"camtrap-{device_cfg.id}"
         self._password = read_password(mqtt_cfg, source)
@@ -139,14 +149,20 @@ class MqttPublisher:
         self._wake_w.setblocking(False)
         self._thread: threading.Thread | None = None
         self._client: mqtt.Client | None = None
-        self._inflight: dict[int, str] = {}  # mid -> event_id, this connection only
-        self._handed: set[str] = set()  # event ids published on this connection
+        self._inflight: dict[int, tuple[str, str]] = {}  # mid -> (event_id, sink), this connection
+        self._handed: set[tuple[str, str]] = set()  # (event_id, sink) published on it
         self._counters: Mapping[str, Counter] | None = None
         self._battery_mv: int | None = None
         self._read_battery = battery  # e.g. the MCU's latest reading (power-gated)
         self._attempt = 0
         self._last_drain = 0.0
         self._announcing = False
+        self.discovery = discovery or Discovery(
+            model,
+            sw_version,
+            battery=battery is not None or device_cfg.mode == "power-gated",
+            availability=device_cfg.mode != "power-gated",  # a gated Pi is off between events
+        )
 
     def __repr__(self) -> str:  # never show the password
         return f"MqttPublisher({self.cfg.host}:{self.cfg.port}, client_id={self.client_id!r})"
@@ -227,8 +243,7 @@ class MqttPublisher:
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5,
         )
         if self.cfg.username:
             c.username_pw_set(self.cfg.username, self._password)
@@ -244,7 +259,9 @@ class MqttPublisher:
     def _connect(self, client: mqtt.Client) -> bool:
         where = f"{self.cfg.host}:{self.cfg.port}"
         try:
-            client.connect(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+            client.connect(
+                self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s, clean_start=True
+            )
         except (OSError, ValueError) as e:  # refused, unreachable, DNS, TLS handshake
             log.warning("mqtt: %s", PeerError(f"cannot connect to broker {where}: {e}"))
             return False
@@ -353,9 +370,7 @@ class MqttPublisher:
 
     def _publish_discovery(self) -> None:
         assert self.ha is not None
-        for p in discovery_messages(
-            self.ha.discovery_prefix, self.topics, self.model, self.sw_version
-        ):
+        for p in discovery_messages(self.ha.discovery_prefix, self.topics, self.discovery):
             self._publish(p)
 
     def _on_disconnect(
@@ -369,14 +384,21 @@ class MqttPublisher:
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any
     ) -> None:
-        event_id = self._inflight.pop(mid, None)
-        if event_id is None:
+        sent = self._inflight.pop(mid, None)
+        if sent is None:
+            return
+        event_id, sink = sent
+        what = "hit" if sink == self.sink else "picture of hit"
+        if getattr(reason, "is_failure", False):  # e.g. quota exceeded, not authorised
+            log.warning(
+                "mqtt: broker refused the %s %s: %s; it stays queued", what, event_id, reason
+            )
             return
         try:
-            self.outbox.mark_sent(event_id, self.sink)
-            log.info("mqtt: hit %s acknowledged by the broker", event_id)
+            self.outbox.mark_sent(event_id, sink)
+            log.info("mqtt: %s %s acknowledged by the broker", what, event_id)
         except Exception:  # stays pending: sent again on the next connection
-            log.exception("mqtt: could not mark %s sent", event_id)
+            log.exception("mqtt: could not mark %s sent (%s)", event_id, sink)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if self.ha is None or msg.topic != ha_status_topic(self.ha.discovery_prefix):
@@ -396,18 +418,37 @@ class MqttPublisher:
             return 0
         sent = 0
         for hit in self.outbox.pending(self.sink, limit=PENDING_BATCH):
-            if hit.event_id in self._handed:
-                continue
             msg = hit_message(self.topics_for(hit.device_id), hit, self.clock.now(), self.battery())
-            info = client.publish(*_args(msg))
-            if info.rc != OK:
-                why = mqtt.error_string(info.rc)
-                log.warning("mqtt: publish of %s failed (%s); it stays queued", hit.event_id, why)
+            if not self._hand(client, hit.event_id, self.sink, msg):
                 break
-            self._inflight[info.mid] = hit.event_id
-            self._handed.add(hit.event_id)
             sent += 1
+        if self.image_sink is not None:
+            self._drain_images(client, self.image_sink)
         return sent
+
+    def _drain_images(self, client: mqtt.Client, sink: str) -> None:
+        for hit, jpeg in self.outbox.pending_with_images(sink, limit=PENDING_BATCH):
+            if jpeg is None:  # queued without a picture: nothing will ever send it
+                self.outbox.mark_sent(hit.event_id, sink)
+                continue
+            msg = image_message(self.topics_for(hit.device_id), hit.event_id, jpeg)
+            if not self._hand(client, hit.event_id, sink, msg):
+                break
+
+    def _hand(self, client: mqtt.Client, event_id: str, sink: str, msg: Publication) -> bool:
+        """Publish ``msg`` for ``(event_id, sink)`` once per connection; False if paho refused."""
+        if (event_id, sink) in self._handed:
+            return True
+        info = client.publish(*_args(msg), properties=_properties(msg))
+        if info.rc != OK:
+            why = mqtt.error_string(info.rc)
+            log.warning(
+                "mqtt: publish of %s (%s) failed (%s); it stays queued", event_id, sink, why
+            )
+            return False
+        self._inflight[info.mid] = (event_id, sink)
+        self._handed.add((event_id, sink))
+        return True
 
     def battery(self) -> int | None:
         """The battery for a hit: the ``battery`` reader's value, else the last telemetry's."""
@@ -422,11 +463,23 @@ class MqttPublisher:
     def _publish(self, p: Publication) -> None:
         client = self._client
         if client is not None:
-            client.publish(*_args(p))
+            client.publish(*_args(p), properties=_properties(p))
 
     def _redrain_due(self) -> bool:
         return self.clock.monotonic() - self._last_drain >= REDRAIN_S
 
 
-def _args(p: Publication) -> tuple[str, str, int, bool]:
+def _args(p: Publication) -> tuple[str, str | bytes, int, bool]:
     return p.topic, p.payload, p.qos, p.retain
+
+
+def _properties(p: Publication) -> Properties | None:
+    """The MQTT 5 PUBLISH properties of a message (user properties, content type), if any."""
+    if not p.properties and not p.content_type:
+        return None
+    props = Properties(PacketTypes.PUBLISH)
+    for name, value in p.properties:
+        props.UserProperty = (name, value)  # paho appends each pair
+    if p.content_type:
+        props.ContentType = p.content_type
+    return props

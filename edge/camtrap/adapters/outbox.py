@@ -6,6 +6,13 @@
   sink's row, and the hit itself goes when its last delivery row goes.
 * ``next_event_seq()`` hands out the persistent event sequence (0 .. 2^24-1, then wraps), safe
   across processes (``BEGIN IMMEDIATE``).
+* A hit may carry its picture (``add(hit, image)``): it waits in the same row, so an outage
+  delays the picture as it delays the hit. Sinks named in ``IMAGE_SINKS`` (the MQTT picture
+  topic) get a delivery row only when there is a picture.
+* ``read_value``/``write_value``: small persistent integers a sink keeps beside its queue (the
+  notifier's last send time, so a power-gated Pi that boots per event still rate-limits).
+* Schema changes migrate the file in place (``PRAGMA user_version``): a database written by an
+  older camtrap opens and keeps its pending hits.
 
 Storage faults are a state, not an exception. A full disk, a read-only remount or an I/O error
 on the database puts the outbox in a degraded mode (`fault` says why) instead of raising:
@@ -36,6 +43,7 @@ one lock) and between processes (SQLite file locking, a busy timeout).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import json
@@ -60,6 +68,9 @@ WAL_LIMIT_BYTES = 256 * 1024
 RETRY_S = 5.0  # a degraded outbox tries to recover at most this often
 JOURNAL = "outbox-fallback.jsonl"
 
+IMAGE_SINKS = frozenset({"mqtt_image"})  # sinks that deliver the picture, not the hit
+SCHEMA_VERSION = 1  # 1: hits.image (the hit picture, JPEG bytes or NULL)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hits (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -76,6 +87,8 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 """
+
+_MIGRATIONS = {1: "ALTER TABLE hits ADD COLUMN image BLOB"}  # version -> the step to it
 
 # SQLite primary result codes that mean "the storage", not "the program"
 _FAULTS = {
@@ -121,6 +134,9 @@ class Outbox:
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._mem: dict[str, tuple[Hit, set[str]]] = {}  # hits the database did not take
+        self._mem_images: dict[str, bytes] = {}  # their pictures
+        self._values: dict[str, int] = {}  # values the database did not take
+        self._image_column = True  # False: an old read-only file (no picture column)
         self._marks: set[tuple[str, str]] = set()  # sent-marks the database did not take
         self._seq: int | None = None  # the next sequence, while the database took no write
         self._logged: str | None = None  # the fault last logged (once per fault, not per call)
@@ -155,24 +171,16 @@ class Outbox:
             self._journal({"seq": self._seq})
             return seq
 
-    def add(self, hit: Hit) -> bool:
-        """Queue a hit for every sink; durable on return when healthy (else kept, see module).
+    def add(self, hit: Hit, image: bytes | None = None) -> bool:
+        """Queue a hit (and its picture) for every sink; durable on return when healthy (else
+        kept, see module). Without a picture the `IMAGE_SINKS` get no delivery row.
 
         False when it was already queued.
         """
-        body = json.dumps(asdict(hit), sort_keys=True)
+        sinks = self._sinks_for(image)
 
         def insert(db: sqlite3.Connection) -> bool:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO hits(event_id, body) VALUES (?, ?)", (hit.event_id, body)
-            )
-            if cur.rowcount == 0:
-                return False
-            db.executemany(
-                "INSERT OR IGNORE INTO deliveries(event_id, sink) VALUES (?, ?)",
-                [(hit.event_id, s) for s in self.sinks],
-            )
-            return True
+            return _insert_hit(db, hit, image, sinks)
 
         with self._lock:
             self._recover()
@@ -183,9 +191,15 @@ class Outbox:
                 return added
             if hit.event_id in {h.event_id for h in self._db_pending(None, 10_000)}:
                 return False
-            self._keep(hit, set(self.sinks))
-            self._journal({"add": asdict(hit)})
+            self._keep(hit, set(sinks), image)
+            record: dict[str, Any] = {"add": asdict(hit)}
+            if image is not None:
+                record["image"] = base64.b64encode(image).decode("ascii")
+            self._journal(record)
             return True
+
+    def _sinks_for(self, image: bytes | None) -> list[str]:
+        return [s for s in self.sinks if image is not None or s not in IMAGE_SINKS]
 
     def pending(self, sink: str, limit: int = 100) -> list[Hit]:
         """Hits not yet acknowledged by ``sink``, oldest first."""
@@ -199,6 +213,44 @@ class Outbox:
             kept = [h for h, sinks in self._mem.values() if sink in sinks]
         return (stored + kept)[:limit]
 
+    def pending_with_images(self, sink: str, limit: int = 100) -> list[tuple[Hit, bytes | None]]:
+        """As `pending`, each hit with its picture (None when it has none)."""
+        with self._lock:
+            self._recover()
+            stored = [
+                (h, image)
+                for h, image in self._db_pending_images(sink, limit + len(self._marks))
+                if (h.event_id, sink) not in self._marks
+            ]
+            kept = [
+                (h, self._mem_images.get(h.event_id))
+                for h, sinks in self._mem.values()
+                if sink in sinks
+            ]
+        return (stored + kept)[:limit]
+
+    def read_value(self, name: str) -> int | None:
+        """A persistent integer a sink stored with `write_value`, or None."""
+        with self._lock:
+            if name in self._values:
+                return self._values[name]
+            rows = self._query("SELECT value FROM counters WHERE name = ?", (f"value:{name}",))
+        return int(rows[0][0]) if rows else None
+
+    def write_value(self, name: str, value: int) -> None:
+        """Store ``value`` under ``name``; kept in memory while the database takes no write."""
+
+        def put(db: sqlite3.Connection) -> None:
+            _put_value(db, name, int(value))
+
+        with self._lock:
+            self._recover()
+            ok, _ = self._write(put)
+            if ok:
+                self._values.pop(name, None)
+            else:
+                self._values[name] = int(value)
+
     def mark_sent(self, event_id: str, sink: str) -> None:
         """``sink`` acknowledged ``event_id``; the hit goes once every sink has. Idempotent."""
 
@@ -210,7 +262,7 @@ class Outbox:
                 _, sinks = self._mem[event_id]
                 sinks.discard(sink)
                 if not sinks:
-                    del self._mem[event_id]
+                    self._forget(event_id)
                 self._journal({"mark": [event_id, sink]})
                 return
             self._recover()
@@ -268,7 +320,9 @@ class Outbox:
             # instead of SQLite's default of up to 1000 pages between checkpoints
             db.execute("PRAGMA wal_autocheckpoint=64")
             db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+            self._image_column = False  # until the migration says it is there
             db.executescript(_SCHEMA)
+            self._image_column = _migrate(db)
         except sqlite3.Error as e:
             # a read-only or full disk may still let an existing database be read
             kind = _fault_kind(e)
@@ -339,6 +393,15 @@ class Outbox:
             )
         return [_hit_from_json(str(r[0])) for r in rows]
 
+    def _db_pending_images(self, sink: str, limit: int) -> list[tuple[Hit, bytes | None]]:
+        image = "h.image" if self._image_column else "NULL"
+        rows = self._query(
+            f"SELECT h.body, {image} FROM hits h JOIN deliveries d ON d.event_id = h.event_id "
+            "WHERE d.sink = ? ORDER BY h.id LIMIT ?",
+            (sink, limit),
+        )
+        return [(_hit_from_json(str(r[0])), None if r[1] is None else bytes(r[1])) for r in rows]
+
     def _db_rows(self, sink: str | None) -> dict[str, set[str]]:
         """event id -> sinks still pending, from the database (for one sink, or all)."""
         if sink is None:
@@ -398,18 +461,13 @@ class Outbox:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            self._image_column = _migrate(db)
             for event_id, sink in self._marks:
                 _delete_delivery(db, event_id, sink)
             for hit, sinks in self._mem.values():
-                body = json.dumps(asdict(hit), sort_keys=True)
-                db.execute(
-                    "INSERT OR IGNORE INTO hits(event_id, body) VALUES (?, ?)",
-                    (hit.event_id, body),
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO deliveries(event_id, sink) VALUES (?, ?)",
-                    [(hit.event_id, s) for s in sinks],
-                )
+                _insert_hit(db, hit, self._mem_images.get(hit.event_id), sorted(sinks))
+            for name, value in self._values.items():
+                _put_value(db, name, value)
             if self._seq is not None and _ahead(self._seq, _counter(db)):
                 db.execute(
                     "INSERT INTO counters(name, value) VALUES ('event_seq', ?) "
@@ -431,6 +489,8 @@ class Outbox:
         )
         self._logged = None
         self._mem.clear()
+        self._mem_images.clear()
+        self._values.clear()
         self._marks.clear()
         self._seq = None
         if self.journal is not None:
@@ -438,15 +498,21 @@ class Outbox:
                 self.journal.unlink()
         self._ensure_reserve()
 
-    def _keep(self, hit: Hit, sinks: set[str]) -> None:
+    def _keep(self, hit: Hit, sinks: set[str], image: bytes | None = None) -> None:
         if len(self._mem) >= self.memory_hits:
             oldest = next(iter(self._mem))
-            del self._mem[oldest]
+            self._forget(oldest)
             self.dropped += 1
             log.error(
                 "outbox: %d hits kept in memory: dropping the oldest, %s", self.memory_hits, oldest
             )
         self._mem[hit.event_id] = (hit, sinks)
+        if image is not None:
+            self._mem_images[hit.event_id] = image
+
+    def _forget(self, event_id: str) -> None:
+        self._mem.pop(event_id, None)
+        self._mem_images.pop(event_id, None)
 
     # -- the reserve ---------------------------------------------------------------------------
 
@@ -525,13 +591,14 @@ class Outbox:
     def _replay(self, record: dict[str, Any]) -> None:
         if "add" in record:
             hit = _hit_from_dict(record["add"])
-            self._keep(hit, set(self.sinks))
+            image = base64.b64decode(record["image"]) if "image" in record else None
+            self._keep(hit, set(self._sinks_for(image)), image)
         elif "mark" in record:
             event_id, sink = (str(x) for x in record["mark"])
             if event_id in self._mem:
                 self._mem[event_id][1].discard(sink)
                 if not self._mem[event_id][1]:
-                    del self._mem[event_id]
+                    self._forget(event_id)
             else:
                 self._marks.add((event_id, sink))
         elif "seq" in record:
@@ -560,6 +627,64 @@ def _fault_kind(e: BaseException) -> str | None:
     if isinstance(e, OSError):
         return _OS_FAULTS.get(e.errno or 0)
     return None
+
+
+def _migrate(db: sqlite3.Connection) -> bool:
+    """Bring an older file up to `SCHEMA_VERSION`, one step per version, in one transaction.
+    Returns whether the picture column is there (an old file on a read-only card has none)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    columns = {str(r[1]) for r in db.execute("PRAGMA table_info(hits)")}
+    if version >= SCHEMA_VERSION:
+        return "image" in columns
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        if int(db.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                if not (target == 1 and "image" in columns):
+                    db.execute(_MIGRATIONS[target])
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        if "image" not in columns and _readonly(db):
+            return False  # read what is there; the next recovery migrates it
+        raise
+    return True
+
+
+def _readonly(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        return True
+    return False
+
+
+def _insert_hit(
+    db: sqlite3.Connection, hit: Hit, image: bytes | None, sinks: Sequence[str]
+) -> bool:
+    body = json.dumps(asdict(hit), sort_keys=True)
+    cur = db.execute(
+        "INSERT OR IGNORE INTO hits(event_id, body, image) VALUES (?, ?, ?)",
+        (hit.event_id, body, image),
+    )
+    if cur.rowcount == 0:
+        return False
+    db.executemany(
+        "INSERT OR IGNORE INTO deliveries(event_id, sink) VALUES (?, ?)",
+        [(hit.event_id, s) for s in sinks],
+    )
+    return True
+
+
+def _put_value(db: sqlite3.Connection, name: str, value: int) -> None:
+    db.execute(
+        "INSERT INTO counters(name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (f"value:{name}", value),
+    )
 
 
 def _delete_delivery(db: sqlite3.Connection, event_id: str, sink: str) -> None:

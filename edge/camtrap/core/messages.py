@@ -26,6 +26,7 @@ from camtrap.core.types import Hit
 
 SCHEMA_VERSION = 1
 ONLINE = "online"
+IMAGE_CONTENT_TYPE = "image/jpeg"
 OFFLINE = "offline"
 
 Counter = int | float | str | None
@@ -36,12 +37,14 @@ _OBJECT_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 @dataclass(frozen=True)
 class Publication:
-    """One MQTT message to send."""
+    """One MQTT message to send; ``properties`` are MQTT 5 user properties (name, value)."""
 
     topic: str
-    payload: str
+    payload: str | bytes
     retain: bool = False
     qos: int = 1
+    properties: tuple[tuple[str, str], ...] = ()
+    content_type: str = ""  # the MQTT 5 Content Type property, e.g. "image/jpeg"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class Topics:
     @property
     def hit(self) -> str:
         return self._leaf("hit")
+
+    @property
+    def hit_image(self) -> str:
+        return self._leaf("hit/image")
 
     @property
     def availability(self) -> str:
@@ -113,6 +120,20 @@ def hit_message(t: Topics, hit: Hit, now: float, battery_mv: int | None = None) 
     return Publication(t.hit, _dumps(hit_payload(hit, now, battery_mv)), retain=False, qos=1)
 
 
+def image_message(t: Topics, event_id: str, jpeg: bytes) -> Publication:
+    """A hit's picture: the raw JPEG (what Home Assistant's MQTT image entity reads), QoS 1,
+    retained (the latest hit picture stays visible after a restart), the event id in the MQTT 5
+    user property ``event_id`` so a consumer pairs it with the hit JSON."""
+    return Publication(
+        t.hit_image,
+        jpeg,
+        retain=True,
+        qos=1,
+        properties=(("event_id", event_id),),
+        content_type=IMAGE_CONTENT_TYPE,
+    )
+
+
 def availability_message(t: Topics, online: bool) -> Publication:
     """Retained ``online``/``offline``; the ``offline`` one is also the last will."""
     return Publication(t.availability, ONLINE if online else OFFLINE, retain=True, qos=1)
@@ -147,12 +168,40 @@ def battery_from_counters(counters: Mapping[str, Counter]) -> int | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Home Assistant MQTT discovery
+# Home Assistant MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery)
+
+DEFAULT_EXPIRE_AFTER_S = 30 * 86400  # "last hit" survives a Home Assistant restart this long
+HIT_EVENT_TYPE = "hit"
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What the discovery configs depend on besides the topics.
+
+    ``battery``: the trap knows its battery (the MCU measures it); without it there is no
+    battery entity (an empty retained config removes one discovered earlier).
+    ``availability``: entities go unavailable when the trap is offline; off for a power-gated
+    trap, whose Pi is off between events by design (the "Online" sensor still shows it).
+    ``expire_after_s``: how long Home Assistant keeps (and restores after its own restart) the
+    state of entities read from topics that are not retained (the hit).
+    """
+
+    model: str = ""
+    sw_version: str = ""
+    battery: bool = True
+    availability: bool = True
+    expire_after_s: int = DEFAULT_EXPIRE_AFTER_S
 
 
 def object_id(device_id: str, name: str) -> str:
-    """A discovery object id: only ``[A-Za-z0-9_-]``."""
+    """A discovery object id (the config topic's last level): only ``[A-Za-z0-9_-]``."""
     return _OBJECT_ID_UNSAFE.sub("_", f"{device_id}_{name}")
+
+
+def entity_slug(device_id: str, name: str) -> str:
+    """The entity id part after the domain: lower-case letters, digits and ``_`` only."""
+    return _SLUG_UNSAFE.sub("_", f"camtrap_{device_id}_{name}".lower()).strip("_")
 
 
 def _ha_device(device_id: str, model: str, sw_version: str) -> dict[str, Any]:
@@ -165,30 +214,41 @@ def _ha_device(device_id: str, model: str, sw_version: str) -> dict[str, Any]:
     }
 
 
-def _ha_sensors(t: Topics) -> list[tuple[str, str, dict[str, Any]]]:
-    """(component, name, component-specific config) for each discovered entity."""
+def _ha_origin(sw_version: str) -> dict[str, Any]:
+    """Who published the config (Home Assistant logs it with each discovered entity)."""
+    return {"name": "camtrap", "sw_version": sw_version} if sw_version else {"name": "camtrap"}
+
+
+def _event_template() -> str:
+    """The hit JSON as an event: ``event_type`` plus the fields a ranger acts on."""
+    fields = ("event_id", "label", "score", "time", "frames_agreeing", "battery_mv")
+    picks = ", ".join(f"'{f}': value_json.{f}" for f in fields)
+    return "{{ {'event_type': '" + HIT_EVENT_TYPE + "', " + picks + "} | tojson }}"
+
+
+def _ha_entities(t: Topics, d: Discovery) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(component, name, component-specific config, or None to remove it) of each entity."""
+    battery = {
+        "name": "Battery",
+        "state_topic": t.telemetry,  # retained
+        "value_template": "{{ value_json.battery_mv }}",
+        "unit_of_measurement": "mV",
+        "device_class": "voltage",
+        "state_class": "measurement",
+        "entity_category": "diagnostic",
+    }
     return [
-        (
-            "sensor",
-            "battery",
-            {
-                "name": "Battery",
-                "state_topic": t.telemetry,
-                "value_template": "{{ value_json.battery_mv }}",
-                "unit_of_measurement": "mV",
-                "device_class": "voltage",
-                "state_class": "measurement",
-            },
-        ),
+        ("sensor", "battery", battery if d.battery else None),
         (
             "sensor",
             "last_hit",
             {
                 "name": "Last hit",
-                "state_topic": t.hit,
+                "state_topic": t.hit,  # not retained: expire_after keeps it across HA restarts
                 "value_template": "{{ value_json.time }}",
                 "device_class": "timestamp",
                 "json_attributes_topic": t.hit,
+                "expire_after": d.expire_after_s,
             },
         ),
         (
@@ -196,9 +256,9 @@ def _ha_sensors(t: Topics) -> list[tuple[str, str, dict[str, Any]]]:
             "hits_today",
             {
                 "name": "Hits today",
-                "state_topic": t.telemetry,
+                "state_topic": t.telemetry,  # retained
                 "value_template": "{{ value_json.hits_today }}",
-                "state_class": "total",
+                "state_class": "total_increasing",  # back to 0 at UTC midnight: a reset
                 "icon": "mdi:paw",
             },
         ),
@@ -206,37 +266,70 @@ def _ha_sensors(t: Topics) -> list[tuple[str, str, dict[str, Any]]]:
             "binary_sensor",
             "availability",
             {
-                "name": "Online",
-                "state_topic": t.availability,
+                "name": "Online",  # its state is the availability: no availability of its own
+                "state_topic": t.availability,  # retained, and the last will
                 "payload_on": ONLINE,
                 "payload_off": OFFLINE,
                 "device_class": "connectivity",
                 "entity_category": "diagnostic",
             },
         ),
+        (
+            "image",
+            "last_hit_picture",
+            {
+                "name": "Last hit picture",
+                "image_topic": t.hit_image,  # retained
+                "content_type": IMAGE_CONTENT_TYPE,
+            },
+        ),
+        (
+            "event",
+            "hit",
+            {
+                "name": "Hit",
+                "state_topic": t.hit,
+                "event_types": [HIT_EVENT_TYPE],
+                "value_template": _event_template(),
+                "device_class": "motion",
+                "icon": "mdi:paw",
+            },
+        ),
     ]
 
 
 def discovery_messages(
-    discovery_prefix: str, t: Topics, model: str = "", sw_version: str = ""
+    discovery_prefix: str, t: Topics, d: Discovery | None = None
 ) -> list[Publication]:
-    """Retained discovery configs at ``<discovery_prefix>/<component>/<object_id>/config``."""
-    device = _ha_device(t.device_id, model, sw_version)
+    """Retained discovery configs at ``<discovery_prefix>/<component>/<object_id>/config``;
+    an entity the trap cannot feed gets an empty retained config, which removes it."""
+    d = d or Discovery()
+    device = _ha_device(t.device_id, d.model, d.sw_version)
     out = []
-    for component, name, specific in _ha_sensors(t):
+    for component, name, specific in _ha_entities(t, d):
         oid = object_id(t.device_id, name)
+        topic = f"{discovery_prefix}/{component}/{oid}/config"
+        if specific is None:
+            out.append(Publication(topic, "", retain=True, qos=1))
+            continue
         config = {
             **specific,
             "unique_id": f"camtrap_{oid}",
-            "object_id": oid,
-            "availability_topic": t.availability,
-            "payload_available": ONLINE,
-            "payload_not_available": OFFLINE,
+            "default_entity_id": f"{component}.{entity_slug(t.device_id, name)}",
+            **(_availability(t) if d.availability and component != "binary_sensor" else {}),
             "device": device,
+            "origin": _ha_origin(d.sw_version),
         }
-        topic = f"{discovery_prefix}/{component}/{oid}/config"
         out.append(Publication(topic, _dumps(config), retain=True, qos=1))
     return out
+
+
+def _availability(t: Topics) -> dict[str, str]:
+    return {
+        "availability_topic": t.availability,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+    }
 
 
 def ha_status_topic(discovery_prefix: str) -> str:
