@@ -418,6 +418,8 @@ class MqttPublisher:
             return 0
         sent = 0
         for hit in self.outbox.pending(self.sink, limit=PENDING_BATCH):
+            if (hit.event_id, self.sink) in self._handed:
+                continue
             msg = hit_message(self.topics_for(hit.device_id), hit, self.clock.now(), self.battery())
             if not self._hand(client, hit.event_id, self.sink, msg):
                 break
@@ -428,6 +430,8 @@ class MqttPublisher:
 
     def _drain_images(self, client: mqtt.Client, sink: str) -> None:
         for hit, jpeg in self.outbox.pending_with_images(sink, limit=PENDING_BATCH):
+            if (hit.event_id, sink) in self._handed:
+                continue
             if jpeg is None:  # queued without a picture: nothing will ever send it
                 self.outbox.mark_sent(hit.event_id, sink)
                 continue
@@ -436,9 +440,7 @@ class MqttPublisher:
                 break
 
     def _hand(self, client: mqtt.Client, event_id: str, sink: str, msg: Publication) -> bool:
-        """Publish ``msg`` for ``(event_id, sink)`` once per connection; False if paho refused."""
-        if (event_id, sink) in self._handed:
-            return True
+        """Publish ``msg`` for ``(event_id, sink)`` on this connection; False if paho refused."""
         info = client.publish(*_args(msg), properties=_properties(msg))
         if info.rc != OK:
             why = mqtt.error_string(info.rc)
