@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from camtrap.core.metrics import (
+    BELOW,
+    MAX_NAMED_OTHERS,
     OTHER,
     BurstRecord,
     burst_predicted,
     evaluate_records,
+    group_aliases,
     is_target_label,
     parse_record,
     pr_curve,
@@ -176,16 +179,50 @@ def test_frame_level_uses_frame_threshold_and_burst_label_as_truth() -> None:
     assert ev.frames == 12
 
 
-def test_predictions_of_unlabelled_classes_share_one_other_column() -> None:
+def test_frequent_unlabelled_predictions_get_columns_and_the_rest_share_other() -> None:
     records = parsed(
+        record("leopard", "miss", "cheetah", target_score=0.3),
         record("leopard", "miss", "cheetah", target_score=0.3),
         record("empty", "miss", "golf ball", target_score=0.0),
         record("empty", "miss", "empty", target_score=0.0),
+        *(record("empty", "miss", f"thing {i}", target_score=0.0) for i in range(6)),
     )
     c = evaluate_records(records, TARGETS, 0.5).burst_confusion
     assert c.rows == ("leopard", "empty")
-    assert c.cols == ("leopard", "empty", OTHER)
-    assert c.matrix == ((0, 0, 1), (0, 1, 1))
+    assert c.cols[:4] == ("leopard", "empty", "cheetah", "golf ball")
+    assert len(c.cols) == 2 + MAX_NAMED_OTHERS + 1 and c.cols[-1] == OTHER
+    assert c.matrix[0][2] == 2 and c.matrix[1][-1] == 2  # thing 4 and thing 5
+
+
+def test_top_confusions_name_what_the_targets_were_read_as() -> None:
+    records = parsed(
+        *(record("leopard", "miss", "jaguar, panther", target_score=0.3) for _ in range(3)),
+        record("leopard", "miss", "cheetah", target_score=0.3),
+        record("empty", "hit", "leopard", target_score=0.9),
+    )
+    ev = evaluate_records(records, TARGETS, 0.5)
+    assert ev.top_confusions[:2] == (("leopard", "jaguar", 3), ("empty", "leopard", 1))
+
+
+def test_a_miss_whose_top_label_is_the_target_is_not_counted_as_found() -> None:
+    records = parsed(
+        record("leopard", "miss", "leopard", [(0.4, "leopard")], 0.4),
+        record("leopard", "hit", "leopard", [(0.9, "leopard")], 0.9),
+    )
+    ev = evaluate_records(records, TARGETS, 0.5)
+    stats = {s.label: s for s in ev.burst_classes}
+    assert stats["leopard"].correct == 1  # the same as the decision's recall, 1 of 2
+    assert burst_predicted(records[0], TARGETS) == BELOW
+    assert ev.frame_confusion.cols == ("leopard", BELOW)
+
+
+def test_group_members_are_read_as_their_group() -> None:
+    aliases = group_aliases({"leopard": ["leopard", "jaguar"]})
+    raw = record("leopard", "hit", "jaguar, panther", [(0.8, "jaguar, panther")], 0.8)
+    (r,) = parsed({**raw, "target": "leopard"})
+    assert burst_predicted(r, ("leopard", "jaguar"), aliases) == "leopard"
+    ev = evaluate_records([r], ("leopard", "jaguar"), 0.5, aliases)
+    assert ev.frame_confusion.matrix == ((1,),)
 
 
 def test_error_bursts_and_frames_are_skipped_and_counted() -> None:

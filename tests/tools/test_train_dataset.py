@@ -1,4 +1,4 @@
-"""tools.train datasets, splits, metrics and bad-input errors (no TensorFlow needed)."""
+"""camtrap.datasets (tools.train, camtrap adapt): folders, COCO, splits and bad input."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from camtrap import datasets as ds
 from camtrap.core.verdict import Rule
-from tools.train import dataset as ds
 from tools.train.__main__ import main as train_main
 from tools.train.evaluate import BurstResult, burst_summary, frame_metrics
 

@@ -19,8 +19,8 @@ import numpy as np
 from camtrap.core.preprocess import InputSpec, as_probabilities, dequantize, resize, to_input
 from camtrap.core.targets import resolve_targets
 from camtrap.core.verdict import Rule, burst_score
+from camtrap.datasets import decode_image, is_image
 from camtrap.errors import UsageError
-from tools.train.dataset import decode_image, is_image
 
 
 class TfliteClassifier:

@@ -18,17 +18,7 @@ import numpy as np
 
 from camtrap.core.targets import resolve_targets
 from camtrap.core.verdict import Rule
-from camtrap.errors import UsageError
-from tools.train.card import (
-    INPUT_SCALE,
-    INPUT_ZERO_POINT,
-    default_decision,
-    make_card,
-    read_card,
-    write_card,
-    write_model_dir,
-)
-from tools.train.dataset import (
+from camtrap.datasets import (
     DatasetError,
     Sample,
     Skipped,
@@ -38,6 +28,16 @@ from tools.train.dataset import (
     load_coco,
     load_folder,
     split_samples,
+)
+from camtrap.errors import UsageError
+from tools.train.card import (
+    INPUT_SCALE,
+    INPUT_ZERO_POINT,
+    default_decision,
+    make_card,
+    read_card,
+    write_card,
+    write_model_dir,
 )
 from tools.train.evaluate import (
     TfliteClassifier,

@@ -447,3 +447,33 @@ def simulate_early_exit(bursts: Sequence[ScoredBurst], rule: Rule) -> EarlyExitS
         recall_full=hits_full / positives if positives else None,
         recall_early=hits_early / positives if positives else None,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Can the negatives support the asked false alert rate?
+
+
+def zero_alert_upper_bound(negatives: int) -> float:
+    """The one-sided 95 % upper bound of the false alert rate when none of ``negatives``
+    non-target bursts fired: ``1 - 0.05 ** (1 / n)``, about 3/n (the rule of three)."""
+    return 1.0 if negatives <= 0 else 1.0 - 0.05 ** (1.0 / negatives)
+
+
+def negatives_needed(rate: float) -> int:
+    """Non-target bursts, none firing, that show a false alert rate below ``rate`` (~3/rate)."""
+    if not 0 < rate < 1:
+        raise ValueError(f"want a rate in (0, 1), got {rate}")
+    return math.ceil(math.log(0.05) / math.log(1.0 - rate))
+
+
+def unsupported_rate(negatives: int, max_rate: float) -> str | None:
+    """Why ``negatives`` non-target bursts cannot show a false alert rate <= ``max_rate``, or
+    None when they can (even a perfect result on them would leave the bound above it)."""
+    bound = zero_alert_upper_bound(negatives)
+    if bound <= max_rate:
+        return None
+    return (
+        f"{negatives} non-target bursts cannot show a false alert rate of {100 * max_rate:.2g} %"
+        f": with none firing, the 95 % upper bound is still {100 * bound:.2g} % (about 3/n); "
+        f"label at least {negatives_needed(max_rate)} non-target bursts"
+    )

@@ -9,12 +9,19 @@ contracts), parsed into frozen `BurstRecord` values by `parse_record`. From thos
   `OTHER` column for predictions of classes nobody labelled);
 * precision-recall curve points from the burst target scores.
 
-**Predicted class.** A burst whose verdict is ``hit`` is predicted as the target: its
-``top_label`` when that label is a target, else the first target name. Any other burst is
-predicted as its ``top_label`` (the arg-max of the element-wise max of class probabilities over
-its frames). A frame is predicted as the target when its target score reaches the rule's
-threshold, else as its own ``top_label``. Labels are compared by their first comma-separated
-name, ignoring case, so ``"leopard, Panthera pardus"`` and ``"Leopard"`` are one class.
+**Predicted class.** A burst whose verdict is ``hit`` is predicted as the target that scored:
+the record's ``target`` (a group's name for a label roll-up), else its ``top_label`` when that
+label is a target, else the first target name. A burst that is not a hit is predicted as its
+``top_label`` (the arg-max of the element-wise max of class probabilities over its frames),
+except that a target label there becomes `BELOW`: the model leaned to the target but the rule
+said no, and counting that as found would make the per-class table disagree with the
+decision's recall. Frames alike, with the rule's threshold on the frame's target score. Labels
+are compared by their first comma-separated name, ignoring case, so ``"leopard, Panthera
+pardus"`` and ``"Leopard"`` are one class; ``aliases`` maps a group member's name to its group.
+
+The confusion matrix names the predicted classes nobody labelled that occur most (up to
+`MAX_NAMED_OTHERS` columns, so "leopard read as jaguar" shows), and `OTHER` collects the rest;
+`top_confusions` lists the largest off-diagonal counts.
 
 Bursts with verdict ``error`` and frames with an ``error`` are left out of every metric and
 counted (`Evaluation.skipped_bursts`, `Evaluation.skipped_frames`).
@@ -31,7 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
-OTHER = "(other)"  # a predicted class that no evaluated item is labelled with
+OTHER = "(other)"  # the rarer predicted classes that no evaluated item is labelled with
+BELOW = "(below threshold)"  # not a hit, though the top label was a target
+MAX_NAMED_OTHERS = 6
+TOP_CONFUSIONS = 5
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,6 +74,7 @@ class BurstRecord:
     frames: tuple[FrameRecord, ...] = ()
     label: str | None = None
     error: str | None = None
+    target: str = ""  # the target that scored (a group's name), "" in older records
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ class Evaluation:
     frame_confusion: Confusion
     pr_curve: tuple[PrPoint, ...]
     average_precision: float | None
+    top_confusions: tuple[tuple[str, str, int], ...] = ()  # (truth, predicted, bursts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +154,7 @@ def parse_record(raw: Mapping[str, Any], where: str = "record") -> BurstRecord:
         frames=tuple(_parse_frame(f, f"{where}: frames[{i}]") for i, f in enumerate(frames)),
         label=_opt_str(raw, "label", where),
         error=_opt_str(raw, "error", where),
+        target=str(raw.get("target") or ""),
     )
 
 
@@ -216,22 +229,43 @@ def is_target_label(label: str | None, targets: Sequence[str]) -> bool:
     return any(t.strip().lower() in (whole, first) for t in targets)
 
 
-def burst_predicted(record: BurstRecord, targets: Sequence[str]) -> str:
-    """The class a burst is predicted as: the target on a hit, else its top label."""
+def burst_predicted(
+    record: BurstRecord, targets: Sequence[str], aliases: Mapping[str, str] | None = None
+) -> str:
+    """The class a burst is predicted as: the target that scored on a hit, else its top label."""
     if record.verdict == "hit":
-        if is_target_label(record.top_label, targets):
-            return short_label(record.top_label)
-        return short_label(targets[0])
-    return short_label(record.top_label)
+        return _as_class(record.target or _hit_label(record.top_label, targets), aliases)
+    return _not_hit(record.top_label, targets)
 
 
-def frame_predicted(frame: FrameRecord, targets: Sequence[str], threshold: float) -> str:
+def frame_predicted(
+    frame: FrameRecord,
+    targets: Sequence[str],
+    threshold: float,
+    aliases: Mapping[str, str] | None = None,
+) -> str:
     """The class a frame is predicted as: the target when its score reaches the threshold."""
     if frame.target_score is not None and frame.target_score >= threshold:
-        if is_target_label(frame.top_label, targets):
-            return short_label(frame.top_label)
-        return short_label(targets[0])
-    return short_label(frame.top_label)
+        return _as_class(_hit_label(frame.top_label, targets), aliases)
+    return _not_hit(frame.top_label, targets)
+
+
+def _hit_label(top_label: str, targets: Sequence[str]) -> str:
+    return top_label if is_target_label(top_label, targets) else targets[0]
+
+
+def _not_hit(top_label: str, targets: Sequence[str]) -> str:
+    return BELOW if is_target_label(top_label, targets) else short_label(top_label)
+
+
+def _as_class(label: str, aliases: Mapping[str, str] | None) -> str:
+    short = short_label(label)
+    return (aliases or {}).get(short, short)
+
+
+def group_aliases(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Member name -> group name, for `evaluate_records` (``{"leopard": ["jaguar"]}``)."""
+    return {short_label(m): short_label(g) for g, members in groups.items() for m in members}
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,15 +311,33 @@ def class_stats(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> tupl
 
 
 def confusion(pairs: Sequence[tuple[str, str]], classes: Sequence[str]) -> Confusion:
-    """Confusion matrix: rows the true ``classes``, columns those and `OTHER` if needed."""
-    cols = list(classes)
-    if any(p not in classes for _, p in pairs):
+    """Confusion matrix: rows the true ``classes``; columns those, the most frequent other
+    predictions (up to `MAX_NAMED_OTHERS`), then `OTHER` for the rest if any."""
+    others: dict[str, int] = {}
+    for _, p in pairs:
+        if p not in classes:
+            others[p] = others.get(p, 0) + 1
+    ranked = sorted(others, key=lambda p: (-others[p], p))
+    cols = [*classes, *ranked[:MAX_NAMED_OTHERS]]
+    if len(ranked) > MAX_NAMED_OTHERS:
         cols.append(OTHER)
     index = {label: i for i, label in enumerate(cols)}
     rows = [[0] * len(cols) for _ in classes]
     for truth, pred in pairs:
         rows[index[truth]][index.get(pred, index.get(OTHER, 0))] += 1
     return Confusion(tuple(classes), tuple(cols), tuple(tuple(r) for r in rows))
+
+
+def top_confusions(
+    pairs: Sequence[tuple[str, str]], n: int = TOP_CONFUSIONS
+) -> tuple[tuple[str, str, int], ...]:
+    """The largest (truth, predicted, count) with truth != predicted, most first."""
+    counts: dict[tuple[str, str], int] = {}
+    for truth, pred in pairs:
+        if truth != pred:
+            counts[(truth, pred)] = counts.get((truth, pred), 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple((t, p, c) for (t, p), c in ranked[:n])
 
 
 def class_order(pairs: Iterable[tuple[str, str]], targets: Sequence[str]) -> tuple[str, ...]:
@@ -329,16 +381,24 @@ def pr_curve(scored: Sequence[tuple[float, bool]]) -> tuple[tuple[PrPoint, ...],
 
 
 def evaluate_records(
-    records: Sequence[BurstRecord], targets: Sequence[str], threshold: float
+    records: Sequence[BurstRecord],
+    targets: Sequence[str],
+    threshold: float,
+    aliases: Mapping[str, str] | None = None,
 ) -> Evaluation:
-    """Burst- and frame-level metrics of labelled records for the given targets."""
+    """Burst- and frame-level metrics of labelled records for the given targets.
+
+    ``targets`` are the names whose truth counts as a target (group names and their members,
+    see `camtrap.core.targets.member_names`); ``aliases`` maps members to their group."""
     if not targets:
         raise ValueError("evaluate_records: need at least one target")
     scored = [r for r in records if r.verdict != "error"]
     labelled = [r for r in scored if r.label]
-    burst_pairs = [(short_label(r.label or ""), burst_predicted(r, targets)) for r in labelled]
+    burst_pairs = [
+        (_as_class(r.label or "", aliases), burst_predicted(r, targets, aliases)) for r in labelled
+    ]
     frame_pairs = [
-        (short_label(r.label or ""), frame_predicted(f, targets, threshold))
+        (_as_class(r.label or "", aliases), frame_predicted(f, targets, threshold, aliases))
         for r in labelled
         for f in r.frames
         if f.error is None and f.target_score is not None
@@ -362,4 +422,5 @@ def evaluate_records(
         frame_confusion=confusion(frame_pairs, frame_labels),
         pr_curve=curve,
         average_precision=ap,
+        top_confusions=top_confusions(burst_pairs),
     )

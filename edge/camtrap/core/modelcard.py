@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from camtrap.core.preprocess import InputDtype, ResizeMode
+from camtrap.core.targets import TargetGroup, groups_from_mapping
 from camtrap.core.verdict import RULES, Rule
-from camtrap.errors import ModelError
+from camtrap.errors import ModelError, UsageError
 
 SCHEMA = "camtrap-model-card/1"
 _DTYPES = ("uint8", "int8", "float32")
@@ -38,6 +39,8 @@ _KNOWN = {
     "metrics",
     "training",
     "description",
+    "target_groups",
+    "head",
 }
 
 
@@ -58,6 +61,16 @@ class CardInput:
 
 
 @dataclass(frozen=True)
+class CardHead:
+    """A numpy head run on the model's output (the model is then an embedding extractor)."""
+
+    file: str
+    sha256: str
+    embedding: int  # values per embedding the head takes
+    classes: int
+
+
+@dataclass(frozen=True)
 class ModelCard:
     source: str
     name: str
@@ -72,6 +85,8 @@ class ModelCard:
     output_classes: int
     targets: tuple[str, ...]
     decision: Rule
+    target_groups: tuple[TargetGroup, ...] = ()
+    head: CardHead | None = None
 
     @property
     def ident(self) -> str:
@@ -164,6 +179,28 @@ def parse_card(raw: Any, source: str = "model.json") -> ModelCard:
         output_classes=int(r.sub("output").number("classes", 1, 1_000_000)),
         targets=_targets(r),
         decision=_decision(r.sub("decision")),
+        target_groups=_groups(r),
+        head=_head(r.sub("head")) if "head" in r.raw else None,
+    )
+
+
+def _groups(r: _Reader) -> tuple[TargetGroup, ...]:
+    raw = r.get("target_groups", dict, {})
+    try:
+        return groups_from_mapping(raw, f"{r.source}: target_groups")
+    except UsageError as e:
+        raise ModelError(str(e)) from None
+
+
+def _head(r: _Reader) -> CardHead:
+    sha = r.get("sha256", str).lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        r.fail("sha256", "must be 64 hex digits")
+    return CardHead(
+        file=_nonempty(r, "file"),
+        sha256=sha,
+        embedding=int(r.number("embedding", 1, 1_000_000)),
+        classes=int(r.number("classes", 2, 1_000_000)),
     )
 
 
@@ -213,6 +250,90 @@ def _decision(r: _Reader) -> Rule:
         threshold=float(r.number("threshold", 0, 1, 0.5)),
         early_exit=r.get("early_exit", bool, True),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# A new card from the model itself (`camtrap card init`, `camtrap models fetch`, `camtrap adapt`)
+
+
+DEFAULT_NEW_RULE = Rule("k_of_n", 1, 0.5)  # a new card: one frame over 0.5 (recalibrate)
+
+
+@dataclass(frozen=True)
+class TensorFacts:
+    """What a .tflite file says about its one input and one output tensor."""
+
+    input_shape: tuple[int, ...]
+    input_dtype: str
+    input_scale: float
+    input_zero_point: int
+    output_shape: tuple[int, ...]
+    output_dtype: str
+
+    @property
+    def output_values(self) -> int:
+        """Values per output row (classes, or embedding size)."""
+        n = 1
+        for d in self.output_shape[1:]:
+            n *= d
+        return n
+
+
+def new_card(
+    name: str,
+    file: str,
+    sha256: str,
+    facts: TensorFacts,
+    labels: tuple[str, ...],
+    targets: tuple[str, ...] = (),
+    groups: tuple[TargetGroup, ...] = (),
+    rule: Rule = DEFAULT_NEW_RULE,
+    labels_file: str = "labels.txt",
+    resize: ResizeMode = "squash",
+    description: str = "",
+) -> dict[str, Any]:
+    """A ``model.json`` for the model ``facts`` describe, validated like any card.
+
+    The background class is noted when the output has one class more than the labels (the
+    loader then adds ``background``), or when the labels file itself starts with it.
+    """
+    classes = facts.output_values
+    card: dict[str, Any] = {
+        "schema": SCHEMA,
+        "name": name,
+        "version": "1",
+        "description": description,
+        "file": file,
+        "sha256": sha256,
+        "labels_file": labels_file,
+        "labels": list(labels),
+        "background_class": classes == len(labels) + 1
+        or (bool(labels) and labels[0].casefold() == "background"),
+        "input": _card_input(facts, resize),
+        "output": {"dtype": facts.output_dtype, "classes": classes},
+        "targets": list(targets),
+        "target_groups": {g.name: list(g.members) for g in groups},
+        "decision": {
+            "rule": rule.name,
+            "k": rule.k,
+            "threshold": rule.threshold,
+            "early_exit": rule.early_exit,
+        },
+    }
+    parse_card(card, f"{name}: model.json")
+    return card
+
+
+def _card_input(facts: TensorFacts, resize: ResizeMode) -> dict[str, Any]:
+    shape = facts.input_shape
+    if len(shape) != 4 or shape[0] != 1 or shape[3] != 3:
+        raise ModelError(f"input shape {list(shape)}: want [1, height, width, 3]")
+    out: dict[str, Any] = {"width": shape[2], "height": shape[1], "channels": 3}
+    out["dtype"] = facts.input_dtype
+    if facts.input_dtype != "float32":
+        out["scale"], out["zero_point"] = facts.input_scale, facts.input_zero_point
+    out["resize"] = resize
+    return out
 
 
 EXAMPLE: dict[str, Any] = {

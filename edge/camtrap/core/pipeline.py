@@ -47,6 +47,7 @@ class BurstResult:
     verdict: Verdict
     frames: tuple[Frame, ...]  # the frames read, in order (to be stored)
     target_label: str  # the target label with the highest burst probability
+    target: str = ""  # the target that scored: a group's name, or the plain target's
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -72,7 +73,8 @@ def classify_burst(frames: Iterable[Frame], n: int, detector: Detector) -> Burst
                 break
     finally:
         _close(it)
-    return BurstResult(tally.verdict(), tuple(kept), tally.target_label)
+    name, label = tally.target
+    return BurstResult(tally.verdict(), tuple(kept), label, name)
 
 
 def capture(camera: Camera, n: int, interval_s: float) -> Iterator[Frame]:

@@ -19,9 +19,14 @@ DIGITS = 6
 
 
 def replay_record(
-    meta: BurstMeta, event_id: str, verdict: Verdict, names: Sequence[str] = ()
+    meta: BurstMeta,
+    event_id: str,
+    verdict: Verdict,
+    names: Sequence[str] = (),
+    target: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
-    """The record of one burst; ``names`` are its frames' file names, in order."""
+    """The record of one burst; ``names`` are its frames' file names, in order; ``target`` is
+    (target name, model label) that scored."""
     record: dict[str, Any] = {
         "source": meta.source,
         "event_id": event_id,
@@ -36,6 +41,8 @@ def replay_record(
         "frames": [_frame(f, names) for f in verdict.frames],
         "error": verdict.error,
     }
+    if target[0]:
+        record["target"], record["target_label"] = target
     if meta.label is not None:
         record["label"] = meta.label
     return record

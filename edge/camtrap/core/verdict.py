@@ -133,7 +133,13 @@ class Tally:
     @property
     def target_label(self) -> str:
         """The target label with the highest probability over the burst ("" before any frame)."""
-        return "" if self.max_probs is None else self.targets.best_label(self.max_probs)
+        return self.target[1]
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """(target name, model label) that scored over the burst: for a group, its name and
+        its likeliest member; ("", "") before any frame."""
+        return ("", "") if self.max_probs is None else self.targets.best(self.max_probs)
 
     def verdict(self) -> Verdict:
         """The verdict now; a burst that ended short is decided on the frames it has."""

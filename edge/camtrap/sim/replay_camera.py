@@ -2,8 +2,10 @@
 
 Frames are decoded with Pillow; JPEGs are decoded at reduced size with ``Image.draft()`` (the
 DCT scaling picks the smallest size not below the model input), which is what keeps decoding
-cheap next to inference. Each `Frame` keeps the original file bytes in ``image`` so the store
-saves exactly what was recorded. A corrupt or truncated file raises `BadFrameError` for that
+cheap next to inference. The EXIF orientation is applied to the decoded pixels (a photo taken
+with the camera on its side is classified upright: sideways, a leopard reads as a fountain),
+while each `Frame` keeps the original file bytes in ``image`` so the store saves exactly what
+was recorded. A corrupt or truncated file raises `BadFrameError` for that
 frame, naming the file.
 
     camera = ReplayCamera(discover(["demo/bursts"]), input_size=(96, 96))
@@ -17,12 +19,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from camtrap.core.types import Frame
 from camtrap.errors import BadFrameError, CameraError
 from camtrap.sim.bursts import RecordedBurst
 
+ORIENTATION = 0x0112  # the EXIF tag; 5-8 turn the picture by 90 degrees
 Pace = Callable[[float], object]  # waits the given seconds between frames (sim); None: no wait
 
 
@@ -32,9 +35,11 @@ def decode_frame(
     """Decode one recorded frame; ``draft_size`` = (w, h) lets JPEG decode at reduced size."""
     try:
         with Image.open(io.BytesIO(data)) as img:
+            turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
             if draft_size is not None:
-                img.draft("RGB", draft_size)
-            pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                img.draft("RGB", draft_size[::-1] if turned else draft_size)
+            upright = ImageOps.exif_transpose(img) or img
+            pixels = np.asarray(upright.convert("RGB"), dtype=np.uint8)
     except (
         OSError,
         SyntaxError,

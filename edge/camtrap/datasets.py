@@ -1,6 +1,7 @@
 """Training datasets: a folder per class or COCO Camera Traps JSON, split by sequence/location.
 
-No TensorFlow here, so the dataset rules are testable on any machine. A dataset is a list of
+Shared by the training toolkit (``python -m tools.train``) and `camtrap adapt`, so both split
+alike. No TensorFlow here, so the dataset rules are testable on any machine. A dataset is a list of
 ``Sample`` values (image path, label, sequence, location). Splits never cut a sequence: whole
 groups (locations when the data has them, else sequences) go to train, val or test, so frames
 of one burst never sit on both sides of an evaluation.
