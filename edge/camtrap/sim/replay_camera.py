@@ -37,7 +37,8 @@ def decode_frame(
         with Image.open(io.BytesIO(data)) as img:
             turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
             if draft_size is not None:
-                img.draft("RGB", draft_size[::-1] if turned else draft_size)
+                w, h = draft_size
+                img.draft("RGB", (h, w) if turned else (w, h))
             upright = ImageOps.exif_transpose(img) or img
             pixels = np.asarray(upright.convert("RGB"), dtype=np.uint8)
     except (
