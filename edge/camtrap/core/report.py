@@ -19,11 +19,11 @@ disagree.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from camtrap.core.calibrate import EarlyExitStats, OperatingPoint
-from camtrap.core.metrics import OTHER, ClassStats, Confusion, Evaluation
+from camtrap.core.metrics import BELOW, OTHER, ClassStats, Confusion, Evaluation
 
 MAX_LISTED_ERRORS = 50
 
@@ -38,9 +38,24 @@ class Table:
 class Image:
     path: str  # relative to the report
     alt: str
+    data_uri: str = ""  # the HTML report inlines it when given (one self-contained file)
 
 
-Block = str | Table | Image
+@dataclass(frozen=True)
+class Thumb:
+    """One picture in a gallery: a burst's frame, with what happened to it."""
+
+    caption: str
+    uri: str  # data: URI of the thumbnail
+    link: str  # the frame's path, for the Markdown report
+
+
+@dataclass(frozen=True)
+class Gallery:
+    items: tuple[Thumb, ...]
+
+
+Block = str | Table | Image | Gallery
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,9 @@ class ReportInput:
     errors: tuple[tuple[str, str], ...] = ()  # (source, reason) of skipped bursts
     pr_curve_png: str | None = "pr_curve.png"
     histogram_png: str | None = "score_histogram.png"
+    images: Mapping[str, str] = field(default_factory=dict)  # file name -> data: URI
+    misses: tuple[Thumb, ...] = ()  # target bursts that were not hits
+    false_alerts: tuple[Thumb, ...] = ()  # non-target bursts that were hits
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,6 +109,8 @@ def build_sections(r: ReportInput) -> tuple[Section, ...]:
         sections.append(_decision(r.point))
     if r.early_exit is not None:
         sections.append(_early_exit(r.early_exit))
+    if r.evaluation.top_confusions:
+        sections.append(_top_confusions(r.evaluation.top_confusions))
     sections += [
         Section(
             "Bursts: precision and recall per class", (_class_table(r.evaluation.burst_classes),)
@@ -116,9 +136,35 @@ def build_sections(r: ReportInput) -> tuple[Section, ...]:
         ),
         _curves(r),
     ]
+    sections += _galleries(r)
     if r.errors:
         sections.append(_errors(r.errors))
     return tuple(sections)
+
+
+def _top_confusions(top: Sequence[tuple[str, str, int]]) -> Section:
+    lines = tuple(
+        f"{n} {truth or '(none)'} burst{'s' if n != 1 else ''} read as {pred or '(none)'}"
+        for truth, pred, n in top
+    )
+    note = (
+        f"{BELOW}: the top label was a target but the burst did not pass the rule. A generic "
+        "model's confusions with classes absent from the site (a leopard read as jaguar in the "
+        "Amur range) are what label roll-up groups are for (docs/models.md)."
+    )
+    return Section("Top confusions", (*lines, note))
+
+
+def _galleries(r: ReportInput) -> list[Section]:
+    out = []
+    for title, items, none in (
+        ("Missed targets", r.misses, "No target burst was missed."),
+        ("False alerts", r.false_alerts, "No non-target burst was a hit."),
+    ):
+        count = f"{len(items)} bursts, each shown by its frame with the highest target score."
+        blocks: tuple[Block, ...] = (count, Gallery(items)) if items else (none,)
+        out.append(Section(title, blocks))
+    return out
 
 
 def _summary(r: ReportInput) -> Section:
@@ -215,9 +261,11 @@ def _curves(r: ReportInput) -> Section:
         f"threshold. Average precision: {pct(ap)}."
     ]
     if r.pr_curve_png:
-        blocks.append(Image(r.pr_curve_png, "precision-recall curve"))
+        uri = r.images.get(r.pr_curve_png, "")
+        blocks.append(Image(r.pr_curve_png, "precision-recall curve", uri))
     if r.histogram_png:
-        blocks.append(Image(r.histogram_png, "burst score histogram, targets and others"))
+        uri = r.images.get(r.histogram_png, "")
+        blocks.append(Image(r.histogram_png, "burst score histogram, targets and others", uri))
     return Section("Precision-recall curve", tuple(blocks))
 
 
@@ -248,6 +296,8 @@ def _md_block(b: Block) -> list[str]:
         return [_md_row(b.header), "|" + "---|" * len(b.header), *(_md_row(r) for r in b.rows)]
     if isinstance(b, Image):
         return [f"![{b.alt}]({b.path})"]
+    if isinstance(b, Gallery):
+        return [f"- [{t.caption}]({t.link.replace(' ', '%20')})" for t in b.items]
     return [b]
 
 
@@ -256,15 +306,19 @@ def _md_row(cells: Sequence[str]) -> str:
 
 
 _CSS = (
-    "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+    "body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em;line-height:1.4}"
+    ".wide{overflow-x:auto;max-width:100%}"
     "table{border-collapse:collapse;margin:1em 0}"
     "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}"
     "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+    ".gallery{display:flex;flex-wrap:wrap;gap:.75em}"
+    ".gallery figure{margin:0;width:240px;font-size:.85em;overflow-wrap:anywhere}"
+    ".gallery img{display:block;width:240px;height:180px;object-fit:contain;background:#222}"
 )
 
 
 def to_html(title: str, sections: Sequence[Section]) -> str:
-    """A self-contained HTML page (images are linked beside it)."""
+    """A self-contained HTML page: images given as data URIs are inlined, others linked."""
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -284,9 +338,18 @@ def _html_block(b: Block) -> str:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in b.rows
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return f'<div class="wide">{table}</div>'
     if isinstance(b, Image):
-        return f'<p><img src="{html.escape(b.path)}" alt="{html.escape(b.alt)}"></p>'
+        src = b.data_uri or b.path
+        return f'<p><img src="{html.escape(src)}" alt="{html.escape(b.alt)}"></p>'
+    if isinstance(b, Gallery):
+        figures = "".join(
+            f'<figure><img src="{html.escape(t.uri)}" alt="{html.escape(t.caption)}">'
+            f"<figcaption>{html.escape(t.caption)}</figcaption></figure>"
+            for t in b.items
+        )
+        return f'<div class="gallery">{figures}</div>'
     return f"<p>{_inline_code(b)}</p>"
 
 
