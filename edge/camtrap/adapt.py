@@ -79,10 +79,10 @@ def read_data(data: Path) -> tuple[list[Sample], tuple[str, ...]]:
     for cdir in sorted(p for p in data.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if not any(is_image(p) for p in cdir.rglob("*")):
             raise DatasetError(f"{cdir}: empty label folder (no .jpg .jpeg .png .bmp in it)")
-    labels = tuple(labels_of(samples))
+    labels: tuple[str, ...] = tuple(labels_of(samples))
     if len(labels) < 2:
         raise DatasetError(
-            f"{data}: only one label ({labels[0]!r}); adapt needs the target and at least one "
+            f"{data}: only one label ({', '.join(map(repr, labels))}); adapt needs the target and at least one "
             "other label (negatives: empty scenes, other animals, people)"
         )
     return samples, labels
@@ -143,13 +143,12 @@ def run_adapt(
         raise DatasetError(f"{data}: none of the {len(samples)} photos could be decoded")
     split = split_samples(embedded.samples, seed, by=split_by, min_per_class=min_per_class)
     index = {s.path: i for i, s in enumerate(embedded.samples)}
-    parts = [
+    train, val, test = (
         part_of(p, index, embedded, list(labels)) for p in (split.train, split.val, split.test)
-    ]
+    )
     start = time.monotonic()
-    adapted = adapt(*parts, labels, t, MinRecall(min_recall), rates or FieldRates())
+    adapted = adapt(train, val, test, labels, t, MinRecall(min_recall), rates or FieldRates())
     seconds = time.monotonic() - start
-    train, val, test = parts
     run = AdaptRun(
         adapted, labels, split.counts(), split.by, embedded, seconds, out, (train, val, test)
     )
@@ -172,7 +171,8 @@ def write_model_dir(run: AdaptRun, base: Path, dims: int) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
         head_path = out / HEAD_FILE
-        np.savez(head_path, **run.adapted.head.to_arrays())
+        arrays = run.adapted.head.to_arrays()  # plain arrays: loaded with allow_pickle=False
+        np.savez(head_path, **arrays)  # pyright: ignore[reportArgumentType]
         (out / LABELS_FILE).write_text("\n".join(run.labels) + "\n", encoding="utf-8")
         if base.resolve() != (out / base.name).resolve():
             shutil.copyfile(base, out / base.name)

@@ -65,7 +65,7 @@ def test_unit_scales_rows_and_leaves_zero_rows():
 def test_arrays_round_trip_through_npz(tmp_path):
     x, y = blobs(10, 10)
     head = train_head(x, y, ("empty", "leopard, Panthera pardus"))
-    np.savez(tmp_path / "head.npz", **head.to_arrays())
+    np.savez(tmp_path / "head.npz", **head.to_arrays())  # pyright: ignore[reportArgumentType]
     with np.load(tmp_path / "head.npz", allow_pickle=False) as f:
         back = head_from_arrays(dict(f), "head.npz")
     assert back.labels == head.labels
