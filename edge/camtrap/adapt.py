@@ -82,8 +82,8 @@ def read_data(data: Path) -> tuple[list[Sample], tuple[str, ...]]:
     labels: tuple[str, ...] = tuple(labels_of(samples))
     if len(labels) < 2:
         raise DatasetError(
-            f"{data}: only one label ({', '.join(map(repr, labels))}); adapt needs the target and at least one "
-            "other label (negatives: empty scenes, other animals, people)"
+            f"{data}: only one label ({', '.join(map(repr, labels))}); adapt needs the target "
+            "and at least one other label (negatives: empty scenes, other animals, people)"
         )
     return samples, labels
 
