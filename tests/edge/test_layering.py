@@ -1,7 +1,8 @@
 """The import layering of the edge service, read from the source (every import, also the ones
 inside functions), so it stays true as features land:
 
-    errors  <  core  <  config, pinmap  <  adapters, sim  <  detector, service, replay, cliargs
+    errors  <  core  <  config, pinmap  <  adapters, sim, datasets
+            <  detector, service, replay, cliargs, adapt
             <  app (the composition root)  <  commands  <  cli
 
 A module imports only from its own layer or below; there is no import circle; core imports no
@@ -26,8 +27,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("camtrap", "camtrap.errors"),
     ("camtrap.core",),
     ("camtrap.config", "camtrap.pinmap"),
-    ("camtrap.adapters", "camtrap.sim"),
-    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs"),
+    ("camtrap.adapters", "camtrap.sim", "camtrap.datasets"),
+    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs", "camtrap.adapt"),
     ("camtrap.app",),
     ("camtrap.commands",),
     ("camtrap.cli", "camtrap.__main__"),
