@@ -218,7 +218,7 @@ def run_sim(
     finally:
         script.stop()
         outputs.outbox.close()
-    print_summary(records, detector.targets.names, sys.stdout)
+    print_summary(records, detector.targets.names, sys.stdout, detector.targets.truth_names())
     _print_counters(counters)
     return 0
 
@@ -246,7 +246,8 @@ def _collect(records: list[dict[str, object]]) -> OnResult:
     from camtrap.core.records import replay_record
 
     def on_result(meta: BurstMeta, event_id: str, result: BurstResult) -> None:
-        records.append(replay_record(meta, event_id, result.verdict, result.names))
+        target = (result.target, result.target_label)
+        records.append(replay_record(meta, event_id, result.verdict, result.names, target))
 
     return on_result
 

@@ -13,11 +13,34 @@ from camtrap.core.verdict import RULES
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    """--config/--model/--labels/--target: what loading the model and its targets needs."""
+    """--config/--model/--labels/--target/--target-group: what loading the model and its
+    targets needs."""
     p.add_argument("--config", metavar="C", help="TOML config (defaults otherwise)")
-    p.add_argument("--model", metavar="M", help=".tflite model (default: config model.path)")
+    p.add_argument(
+        "--model", metavar="M", help=".tflite model or model directory (default: config)"
+    )
     p.add_argument("--labels", metavar="L", help="labels file (default: the card's or labels.txt)")
+    add_target_args(p)
+
+
+def add_target_args(p: argparse.ArgumentParser) -> None:
+    """--target and --target-group (label roll-up, `camtrap.core.targets`)."""
     p.add_argument("--target", action="append", metavar="NAME", help="target label (repeatable)")
+    p.add_argument(
+        "--target-group",
+        action="append",
+        metavar="NAME=LABEL;...",
+        help="count these labels as one target NAME, scored as the sum (repeatable)",
+    )
+
+
+def add_truth_arg(p: argparse.ArgumentParser) -> None:
+    """--truth: labels for real photos without a burst.json each (`camtrap.core.truth`)."""
+    p.add_argument(
+        "--truth",
+        metavar="SPEC",
+        help="ground truth: folders (DATA/<label>/...), csv:FILE (file,label) or coco:FILE",
+    )
 
 
 def add_rule_args(p: argparse.ArgumentParser) -> None:
@@ -28,9 +51,10 @@ def add_rule_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_replay_arguments(p: argparse.ArgumentParser) -> None:
-    """BURSTS, --config, --model, --labels, --target: what running the model needs."""
+    """BURSTS, --config, --model, --labels, --target, --truth: what running the model needs."""
     p.add_argument("bursts", nargs="*", metavar="BURSTS", help="burst directories, images, trees")
     add_model_args(p)
+    add_truth_arg(p)
 
 
 def add_rate_arguments(p: argparse.ArgumentParser) -> None:

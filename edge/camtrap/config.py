@@ -103,6 +103,13 @@ class VerdictConfig:
     early_exit: bool | None = field(
         default=None, metadata=doc("stop the burst once settled; unset = the model card's")
     )
+    target_groups: dict[str, tuple[str, ...]] = field(
+        default_factory=dict,
+        metadata=doc(
+            "label roll-up: NAME = [labels]; a target naming a group scores the sum of its "
+            "members (over the card's groups of that name)"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -286,7 +293,16 @@ def _parse_value(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any:
         return value
     if origin is tuple:
         return _parse_tuple(args, value, meta, source, path)
+    if origin is dict:
+        return _parse_table(args[1], value, meta, source, path)
     return _parse_scalar(tp, value, meta, source, path)
+
+
+def _parse_table(inner: Any, value: Any, meta: Any, source: str, path: str) -> dict[str, Any]:
+    """A table of free keys (``[verdict.target_groups]``), each value of type ``inner``."""
+    if not isinstance(value, dict):
+        raise ConfigError(source, path, f"must be a table, got {_kind(value)}")
+    return {str(k): _parse_value(inner, v, meta, source, f"{path}.{k}") for k, v in value.items()}
 
 
 def _parse_tuple(args: tuple[Any, ...], value: Any, meta: Any, source: str, path: str) -> Any:
@@ -361,11 +377,12 @@ def reference() -> list[tuple[str, str, str, str]]:
             bounds = ""
             if meta.get("min") is not None or meta.get("max") is not None:
                 bounds = f" [{_fmt(meta.get('min'))}..{_fmt(meta.get('max'))}]"
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
             rows.append(
                 (
                     f"{section.name}.{f.name}",
                     _type_name(sub_hints[f.name]),
-                    _toml_value(f.default),
+                    _toml_value(default),
                     str(meta.get("doc", "")) + bounds,
                 )
             )
@@ -381,6 +398,8 @@ def _type_name(tp: Any) -> str:
     if origin is tuple:
         inner = ["..." if a is Ellipsis else _type_name(a) for a in args]
         return "[" + ", ".join(inner) + "]"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}"
     return {bool: "bool", int: "int", float: "number", str: "string"}.get(tp, str(tp))
 
 
@@ -393,4 +412,6 @@ def _toml_value(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)

@@ -2,8 +2,14 @@
 
 `build_detector` loads the model (LiteRT) and lays the config's ``[verdict]`` over the model
 card's decision; a model without a card gets `DEFAULT_RULE` and needs targets from the config.
-`detector_from_args` does the same with the command line's --model/--labels/--target/--rule/
---k/--threshold/--no-early-exit laid over the config (the flags of `camtrap.cliargs`).
+`detector_from_args` does the same with the command line's --model/--labels/--target/
+--target-group/--rule/--k/--threshold/--no-early-exit laid over the config (the flags of
+`camtrap.cliargs`).
+
+Label roll-up groups come from the card (``target_groups``), then the config
+(``[verdict.target_groups]``), then ``--target-group``; a later one replaces a group of the same
+name. The targets are the config's (or the command line's), else the card's, else the groups'
+names; a target that names a group means the group (`camtrap.core.targets`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from typing import Any, TypeVar
 
 from camtrap.config import Config, ModelConfig, VerdictConfig
 from camtrap.core.pipeline import Detector
-from camtrap.core.targets import resolve_targets
+from camtrap.core.targets import (
+    TargetGroup,
+    groups_from_mapping,
+    merge_groups,
+    parse_group,
+    resolve_targets,
+)
 from camtrap.core.verdict import Rule
 from camtrap.errors import ConfigError, UsageError
 
@@ -31,10 +43,14 @@ def build_detector(model_cfg: ModelConfig, verdict_cfg: VerdictConfig) -> Detect
         model_cfg.path, model_cfg.labels, model_cfg.num_threads, model_cfg.check_hash
     )
     card = loaded.card
-    names = verdict_cfg.targets or (card.targets if card else ())
+    groups = merge_groups(
+        card.target_groups if card else (),
+        groups_from_mapping(verdict_cfg.target_groups, "verdict.target_groups"),
+    )
+    names = verdict_cfg.targets or (card.targets if card else ()) or tuple(g.name for g in groups)
     if not names:
         raise UsageError(f"{loaded.path}: no targets: give --target NAME (no model card targets)")
-    targets = resolve_targets(names, loaded.classifier.labels)
+    targets = resolve_targets(names, loaded.classifier.labels, groups)
     rule = resolve_rule(card.decision if card else DEFAULT_RULE, verdict_cfg)
     resize = card.input.resize if card else "squash"
     return Detector(loaded.classifier, targets, rule, resize, loaded.ident)
@@ -70,6 +86,8 @@ def detector_from_args(args: argparse.Namespace, cfg: Config, source: str) -> De
         cfg.model, source, path=getattr(args, "model", None), labels=getattr(args, "labels", None)
     )
     targets = tuple(getattr(args, "target", None) or ()) or None
+    groups = cli_groups(getattr(args, "target_group", None) or ())
+    merged = {**cfg.verdict.target_groups, **{g.name: g.members for g in groups}}
     early = False if getattr(args, "no_early_exit", False) else None
     verdict_cfg = override(
         cfg.verdict,
@@ -79,5 +97,11 @@ def detector_from_args(args: argparse.Namespace, cfg: Config, source: str) -> De
         rule=getattr(args, "rule", None),
         k=getattr(args, "k", None),
         early_exit=early,
+        target_groups=merged if groups else None,
     )
     return build_detector(model_cfg, verdict_cfg)
+
+
+def cli_groups(specs: tuple[str, ...] | list[str]) -> tuple[TargetGroup, ...]:
+    """``--target-group NAME=LABEL;...`` values; a bad one is a `UsageError` quoting it."""
+    return tuple(parse_group(spec) for spec in specs)

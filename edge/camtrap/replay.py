@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from camtrap.core.metrics import BurstRecord, parse_record
+from camtrap.core.metrics import BurstRecord, group_aliases, parse_record
 from camtrap.core.pipeline import Detector, capture, classify_burst
 from camtrap.core.records import replay_record, summarize
 from camtrap.core.targets import first_name
@@ -29,22 +30,37 @@ HEADER = f"{'verdict':7} {'score':>5}  {'frames':>6}  {'top label':28} {'label':
 
 
 def replay(
-    bursts: Sequence[RecordedBurst], detector: Detector, out: TextIO | None = None
+    bursts: Sequence[RecordedBurst],
+    detector: Detector,
+    out: TextIO | None = None,
+    progress: bool | None = False,
 ) -> list[dict[str, Any]]:
-    """Each recorded burst through the pipeline; returns the records (rows printed to ``out``)."""
+    """Each recorded burst through the pipeline; returns the records (rows printed to ``out``).
+
+    ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal)."""
     from camtrap.sim.replay_camera import ReplayCamera
 
     camera = ReplayCamera(bursts, input_size=detector.classifier.input_size)
     records: list[dict[str, Any]] = []
     if out is not None:
         print(HEADER, file=out)
-    for i, recorded in enumerate(bursts):
+    for i, recorded in enumerate(_bar(bursts, progress)):
         result = classify_burst(capture(camera, recorded.n, 0.0), recorded.n, detector)
         event_id = make_event_id(recorded.meta.device_id, i)
-        records.append(replay_record(recorded.meta, event_id, result.verdict, result.names))
+        target = (result.target, result.target_label)
+        records.append(replay_record(recorded.meta, event_id, result.verdict, result.names, target))
         if out is not None:
             print(row(records[-1]), file=out, flush=True)
     return records
+
+
+def _bar(bursts: Sequence[RecordedBurst], progress: bool | None) -> Any:
+    if progress is False:
+        return bursts
+    from tqdm import tqdm
+
+    disable = None if progress is None else False  # None: tqdm shows it on a terminal only
+    return tqdm(bursts, desc="bursts", unit="burst", file=sys.stderr, disable=disable)
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,12 @@ class Replayed:
     targets: tuple[str, ...]
     rule: Rule
     model: str  # "name@sha256-prefix"
+    truth_names: tuple[str, ...] = ()  # names whose truth is a target (targets, group members)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # group member -> group name
+
+    @property
+    def truth_targets(self) -> tuple[str, ...]:
+        return self.truth_names or self.targets
 
 
 def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
@@ -65,17 +87,29 @@ def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
     """
     from camtrap.config import load_config
     from camtrap.detector import detector_from_args
-    from camtrap.sim.bursts import discover
 
     if not args.bursts:
         raise UsageError("give burst directories or images (or --records FILE where accepted)")
     cfg = load_config(args.config)
-    bursts = discover(args.bursts)  # a bad path fails before the model is loaded
-    keys = ("model", "labels", "target", *(("rule", "k", "threshold") if rule_args else ()))
+    bursts = discover_bursts(args.bursts, getattr(args, "truth", None))  # before the model
+    keys = ("model", "labels", "target", "target_group")
+    keys += ("rule", "k", "threshold") if rule_args else ()
     full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
     detector = detector_from_args(full, cfg, args.config or "<command line>")
-    records = replay(bursts, detector, out=None)
-    return Replayed(tuple(records), detector.targets.names, detector.rule, detector.model)
+    records = replay(bursts, detector, out=None, progress=None)
+    t = detector.targets
+    aliases = group_aliases(t.group_labels())
+    return Replayed(
+        tuple(records), t.names, detector.rule, detector.model, t.truth_names(), aliases
+    )
+
+
+def discover_bursts(paths: Sequence[str], truth: str | None) -> list[RecordedBurst]:
+    """The bursts under ``paths``, labelled from ``--truth`` when given."""
+    from camtrap.core.truth import parse_truth_spec
+    from camtrap.sim.truth import discover_with_truth
+
+    return discover_with_truth(paths, parse_truth_spec(truth) if truth else None)
 
 
 def row(r: Mapping[str, Any]) -> str:
@@ -91,10 +125,15 @@ def row(r: Mapping[str, Any]) -> str:
 
 
 def print_summary(
-    records: Sequence[Mapping[str, Any]], targets: Sequence[str], out: TextIO
+    records: Sequence[Mapping[str, Any]],
+    targets: Sequence[str],
+    out: TextIO,
+    truth: Sequence[str] = (),
 ) -> None:
-    """Hit/miss/error counts, and precision and recall when the bursts carry labels."""
-    s = summarize(records, targets)
+    """Hit/miss/error counts, and precision and recall when the bursts carry labels.
+
+    ``truth``: the names whose label is a target (targets and their groups' members)."""
+    s = summarize(records, truth or targets)
     print(
         f"{s.bursts} bursts: {s.hits} hit, {s.misses} miss, {s.errors} error "
         f"(targets: {', '.join(targets)})",

@@ -9,6 +9,12 @@ Loading checks everything it can and raises `ModelError` naming the file and the
 missing or corrupt model, labels or card; a sha256 that differs from the card's; tensor shapes
 or types that differ from the card; an output size that is not the number of labels.
 
+``model`` is a ``.tflite`` file (its card, if any, is ``model.json`` beside it) or a model
+directory, whose ``model.json`` names the file to run. A card with a ``head`` key describes a
+`camtrap adapt` model: the .tflite is an embedding extractor and the classifier is
+`camtrap.adapters.embedding.HeadClassifier` (extractor, then the numpy head), checked alike
+(the head's sha256, its labels against the labels file, its size against the extractor's).
+
     model = load_model("models/camtrap-demo/model.tflite", num_threads=2)
     probs = model.classifier.classify(pixels)   # pixels: H x W x 3 uint8 at input_size
 """
@@ -83,7 +89,7 @@ class TfliteClassifier:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    classifier: TfliteClassifier
+    classifier: Any  # TfliteClassifier, or HeadClassifier for a `camtrap adapt` model
     card: ModelCard | None
     path: Path
     sha256: str
@@ -99,7 +105,7 @@ def load_model(
     model: str | Path, labels: str | Path = "", num_threads: int = 2, check_hash: bool = True
 ) -> LoadedModel:
     """Load and check a model, its labels and its card (``model.json`` beside it, optional)."""
-    path = Path(model)
+    path = model_file(Path(model))
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     data = _read_bytes(path)
@@ -110,10 +116,60 @@ def load_model(
     label_list = read_labels(_labels_path(path, labels, card))
     if card is not None and card.labels is not None and tuple(card.labels) != label_list:
         raise ModelError(f"{card.source}: labels: differ from the labels file")
+    if card is not None and card.head is not None:
+        return _load_adapted(path, data, sha, card, label_list, num_threads, check_hash)
     interpreter = _open_interpreter(path, data, num_threads)
     spec = _input_spec(path, interpreter.get_input_details()[0], card)
     label_list = _match_output(path, interpreter.get_output_details()[0], label_list, card)
     return LoadedModel(TfliteClassifier(interpreter, label_list, spec), card, path, sha)
+
+
+def model_file(path: Path) -> Path:
+    """The .tflite to run: ``path`` itself, or the file a model directory's card names."""
+    if not path.is_dir():
+        return path
+    card = read_card(path / CARD_NAME)
+    if card is None:
+        raise ModelError(
+            f"{path}: a model directory needs a {CARD_NAME} (write one: camtrap card init)"
+        )
+    return path / card.file
+
+
+def _load_adapted(
+    path: Path,
+    data: bytes,
+    sha: str,
+    card: ModelCard,
+    labels: tuple[str, ...],
+    num_threads: int,
+    check_hash: bool,
+) -> LoadedModel:
+    """A `camtrap adapt` model: the extractor at ``path`` and the head the card names."""
+    from camtrap.adapters.embedding import (
+        EmbeddingExtractor,
+        HeadClassifier,
+        check_extractor,
+        facts_of,
+        input_spec,
+        load_head,
+    )
+
+    assert card.head is not None
+    interpreter = _open_interpreter(path, data, num_threads)
+    dims = check_extractor(path, interpreter)
+    spec = input_spec(path, facts_of(interpreter))
+    _check_card_input(card, path, spec.size, spec.dtype)
+    head = load_head(path.parent / card.head.file, card.head.sha256 if check_hash else None)
+    if head.labels != labels:
+        raise ModelError(f"{path.parent / card.head.file}: labels differ from the labels file")
+    if card.head.embedding != dims or card.output_classes != len(labels):
+        raise ModelError(
+            f"{card.source}: head: card says {card.head.embedding} values in, "
+            f"{card.output_classes} classes out; model gives {dims}, labels {len(labels)}"
+        )
+    classifier = HeadClassifier(EmbeddingExtractor(interpreter, spec, dims), head)
+    return LoadedModel(classifier, card, path, sha)
 
 
 def read_card(path: Path) -> ModelCard | None:

@@ -113,9 +113,16 @@ class EmbeddingExtractor:
         return cls(interpreter, input_spec(path, facts_of(interpreter)), dims)
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
-        self._it.set_tensor(self._in["index"], to_input(pixels, self.spec))
+        return self.values(self.invoke(to_input(pixels, self.spec)))
+
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """Run the extractor on an input tensor; returns the raw output (one row)."""
+        self._it.set_tensor(self._in["index"], tensor)
         self._it.invoke()
-        raw = self._it.get_tensor(self._out["index"]).reshape(-1)
+        return self._it.get_tensor(self._out["index"]).reshape(-1)
+
+    def values(self, raw: np.ndarray) -> np.ndarray:
+        """The embedding (float32) from a raw output row."""
         return dequantize(raw, *self._q)
 
 
@@ -147,6 +154,14 @@ class HeadClassifier:
 
     def classify(self, pixels: np.ndarray) -> np.ndarray:
         return self.head.probabilities(self.extractor.embed(pixels))
+
+    def invoke(self, tensor: np.ndarray) -> np.ndarray:
+        """The extractor's raw output (what `camtrap bench` times as inference)."""
+        return self.extractor.invoke(tensor)
+
+    def probabilities(self, raw: np.ndarray) -> np.ndarray:
+        """The head's class probabilities from the extractor's raw output."""
+        return self.head.probabilities(self.extractor.values(raw))
 
 
 def load_head(path: Path, sha256: str | None = None) -> Head:

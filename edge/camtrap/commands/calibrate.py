@@ -9,6 +9,11 @@ The bursts run through the replay pipeline with early exit off (or come from the
 `camtrap.core.calibrate`'s. ``--write-card`` writes the choice into the model card beside the
 model (``decision`` and ``metrics.operating_point``; nothing else changes, and the card's
 sha256 still names the same .tflite), where the service picks it up at its next start.
+
+Before any search, the non-target bursts must be able to show the false alert rate asked for
+(``--max-false-alerts-per-day``, default 1, at ``--triggers-per-day``): with n of them and none
+firing, the 95 % upper bound is still about 3/n, so 25 negatives cannot show better than 12 %.
+Too few is a refusal (exit 2) naming how many are needed, or a loud warning with ``--force``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +32,7 @@ from camtrap.cliargs import add_rate_arguments, add_replay_arguments, fraction, 
 from camtrap.core.calibrate import (
     DEFAULT_KS,
     RULES,
+    CalibrationError,
     FieldRates,
     Goal,
     MinCost,
@@ -33,8 +40,10 @@ from camtrap.core.calibrate import (
     OperatingPoint,
     choose,
     scored_bursts,
+    unsupported_rate,
 )
-from camtrap.core.modelcard import parse_card
+from camtrap.core.modelcard import ModelCard, parse_card
+from camtrap.core.targets import member_names, merge_groups
 from camtrap.errors import ModelError, UsageError
 
 CARD_NAME = "model.json"
@@ -66,6 +75,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="values of k to search (default %(default)s)",
     )
     add_rate_arguments(p)
+    p.add_argument(
+        "--max-false-alerts-per-day",
+        type=positive,
+        default=1.0,
+        help="the false alert rate the negatives must be able to show (default %(default)s)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="calibrate even when the negatives are too few"
+    )
     p.add_argument("--write-card", action="store_true", help="write the choice into model.json")
     p.set_defaults(func=run)
 
@@ -107,11 +125,17 @@ def card_path(model: str) -> Path:
     return (path if path.is_dir() else path.parent) / CARD_NAME
 
 
+def card_of(model: str | None) -> ModelCard | None:
+    """The card beside ``model`` (or in the model directory), None without a model or card."""
+    if not model or not card_path(model).is_file():
+        return None
+    return parse_card(read_card_json(card_path(model)), str(card_path(model)))
+
+
 def card_targets(model: str | None) -> tuple[str, ...]:
     """The targets of the card beside ``model`` (none without a model or a card)."""
-    if not model or not card_path(model).is_file():
-        return ()
-    return parse_card(read_card_json(card_path(model)), str(card_path(model))).targets
+    card = card_of(model)
+    return card.targets if card else ()
 
 
 def read_card_json(path: Path) -> dict[str, Any]:
@@ -167,18 +191,44 @@ def write_card(path: Path, point: OperatingPoint) -> None:
 
 
 def load_records(args: argparse.Namespace) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """The records and the target names: from ``--records`` or from a replay run."""
+    """The records and the names whose truth is a target (the targets and their groups'
+    members): from ``--records`` or from a replay run."""
+    from camtrap.detector import cli_groups
     from camtrap.replay import read_records, replay_full
 
     if args.records:
         if args.bursts:
             raise UsageError("give BURSTS or --records, not both")
-        targets = tuple(args.target or ()) or card_targets(args.model)
+        card = card_of(args.model)
+        targets = tuple(args.target or ()) or (card.targets if card else ())
+        groups = merge_groups(
+            card.target_groups if card else (), cli_groups(args.target_group or ())
+        )
         if not targets:
             raise UsageError("--records needs --target NAME or --model with a card naming targets")
-        return read_records(Path(args.records)), targets
+        return read_records(Path(args.records)), member_names(targets, groups)
     replayed = replay_full(args, rule_args=False)
-    return list(replayed.records), replayed.targets
+    return list(replayed.records), replayed.truth_targets
+
+
+def check_negatives(raws: Sequence[dict[str, Any]], targets: Sequence[str], args: Any) -> None:
+    """Refuse (or, with --force, warn) when the non-target bursts are too few to show the
+    asked false alert rate even if none fired (95 % upper bound ~3/n)."""
+    from camtrap.replay import parse_records
+
+    bursts = scored_bursts(parse_records(raws, "records"), targets)
+    negatives = sum(not b.is_target for b in bursts)
+    rate = min(args.max_false_alerts_per_day / args.triggers_per_day, 0.999)
+    problem = unsupported_rate(negatives, rate)
+    if problem is None:
+        return
+    asked = (
+        f"the asked {args.max_false_alerts_per_day:g} false alerts/day at "
+        f"{args.triggers_per_day:g} triggers/day"
+    )
+    if not args.force:
+        raise CalibrationError(f"{problem} ({asked}), or pass --force")
+    print(f"WARNING: {problem} ({asked}); calibrating anyway (--force)", file=sys.stderr)
 
 
 def report(point: OperatingPoint) -> str:
@@ -224,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
     if args.write_card and not args.model:
         raise UsageError("--write-card needs --model (the card beside it is written)")
     raws, targets = load_records(args)
+    check_negatives(raws, targets, args)
     rates = FieldRates(args.triggers_per_day, args.targets_per_day)
     point = calibrate(raws, targets, goal, rates, rules, ks, args.records or "replay")
     print(report(point))

@@ -6,8 +6,10 @@ early exit off so every frame score is known, then writes into ``--out``:
 * ``records.jsonl``: the replay records (the input of `camtrap calibrate --records`);
 * ``metrics.json``: every number below, machine-readable;
 * ``report.md`` and ``report.html``: per-class precision and recall (bursts and frames), the
-  confusion matrices, the decision's recall and false alerts per day with 95 % Wilson intervals,
-  and the mean frames classified per burst with and without early exit;
+  confusion matrices and the top confusions, the decision's recall and false alerts per day with
+  95 % Wilson intervals, the mean frames classified per burst with and without early exit, and
+  a thumbnail of every missed target and every false alert (the HTML report is one
+  self-contained file: images are inlined as data URIs);
 * ``pr_curve.png`` and ``score_histogram.png`` (with matplotlib, the ``[eval]`` extra).
 
 Frames that fail to decode make their burst an ``error``: it is skipped and counted.
@@ -37,8 +39,9 @@ from camtrap.core.metrics import (
     Evaluation,
     evaluate_records,
     is_target_label,
+    short_label,
 )
-from camtrap.core.report import ReportInput, build_sections, to_html, to_markdown
+from camtrap.core.report import ReportInput, Thumb, build_sections, to_html, to_markdown
 from camtrap.core.verdict import Rule
 from camtrap.errors import UsageError
 
@@ -78,10 +81,14 @@ class Outcome:
 
 
 def outcome(
-    records: Sequence[BurstRecord], targets: Sequence[str], rule: Rule, rates: FieldRates
+    records: Sequence[BurstRecord],
+    targets: Sequence[str],
+    rule: Rule,
+    rates: FieldRates,
+    aliases: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """All the numbers of the report."""
-    evaluation = evaluate_records(records, targets, rule.threshold)
+    """All the numbers of the report; ``targets``: the names whose truth is a target."""
+    evaluation = evaluate_records(records, targets, rule.threshold, aliases)
     bursts = scored_bursts(records, targets)
     has_both = any(b.is_target for b in bursts) and not all(b.is_target for b in bursts)
     point = assess(bursts, rule, rates) if has_both else None
@@ -96,10 +103,49 @@ def outcome(
     return Outcome(evaluation, point, early, errors, split[0], split[1])
 
 
+def thumbs(records: Sequence[BurstRecord], targets: Sequence[str]) -> tuple[list[Thumb], ...]:
+    """Thumbnails of the missed targets and of the false alerts, each by its frame with the
+    highest target score."""
+    from camtrap.adapters.thumbs import thumbnail_uri
+
+    misses: list[Thumb] = []
+    false_alerts: list[Thumb] = []
+    for r in records:
+        if r.verdict == "error" or not r.label:
+            continue
+        target = is_target_label(r.label, targets)
+        if target == (r.verdict == "hit"):
+            continue
+        path = frame_path(r)
+        uri = thumbnail_uri(path) if path is not None else None
+        if uri is not None and path is not None:
+            caption = f"{path.name}: {r.label} read as {short_label(r.top_label) or '?'}"
+            caption += f", target score {r.target_score or 0:.2f}"
+            (misses if target else false_alerts).append(Thumb(caption, uri, str(path)))
+    return misses, false_alerts
+
+
+def frame_path(r: BurstRecord) -> Path | None:
+    """The frame of a record with the highest target score (the image itself for a photo)."""
+    source = Path(r.source)
+    if source.is_file():
+        return source
+    frames = [f for f in r.frames if f.error is None and f.name]
+    if not frames:
+        return None
+    return source / max(frames, key=lambda f: f.target_score or 0.0).name
+
+
 def write_outputs(
-    out: Path, raws: Sequence[Mapping[str, Any]], result: Outcome, model: str, rule: Rule
+    out: Path,
+    raws: Sequence[Mapping[str, Any]],
+    result: Outcome,
+    model: str,
+    rule: Rule,
+    gallery: tuple[Sequence[Thumb], Sequence[Thumb]] = ((), ()),
 ) -> dict[str, Path]:
     """Write records, metrics, report and plots into ``out``; returns what was written."""
+    from camtrap.adapters.thumbs import png_uri
     from camtrap.replay import write_jsonl
 
     try:
@@ -110,6 +156,7 @@ def write_outputs(
         written["metrics"].write_text(text, encoding="utf-8")
         plots = write_plots(out, result, rule)
         written.update(plots)
+        images = {p.name: uri for p in plots.values() if (uri := png_uri(p)) is not None}
         sections = build_sections(
             ReportInput(
                 model=model,
@@ -120,6 +167,9 @@ def write_outputs(
                 errors=result.errors,
                 pr_curve_png=plots["pr_curve"].name if "pr_curve" in plots else None,
                 histogram_png=plots["histogram"].name if "histogram" in plots else None,
+                images=images,
+                misses=tuple(gallery[0]),
+                false_alerts=tuple(gallery[1]),
             )
         )
         title = f"camtrap evaluation: {model}"
@@ -188,6 +238,8 @@ def summary(result: Outcome, out: Path) -> str:
             f"early exit ({100 * ee.reduction:.0f} % fewer; {ee.agreements}/{ee.bursts} "
             "decisions equal)"
         )
+    for truth, predicted, n in ev.top_confusions[:3]:
+        lines.append(f"confusion: {n} {truth} bursts read as {predicted}")
     lines.append(f"report: {out / 'report.md'} and {out / 'report.html'}")
     return "\n".join(lines)
 
@@ -198,8 +250,10 @@ def run(args: argparse.Namespace) -> int:
     replayed = replay_full(args)
     rates = FieldRates(args.triggers_per_day, args.targets_per_day)
     records = parse_records(replayed.records, "replay")
-    result = outcome(records, replayed.targets, replayed.rule, rates)
+    truth = replayed.truth_targets
+    result = outcome(records, truth, replayed.rule, rates, replayed.aliases)
     out = Path(args.out)
-    write_outputs(out, replayed.records, result, replayed.model, replayed.rule)
+    gallery = thumbs(records, truth)
+    write_outputs(out, replayed.records, result, replayed.model, replayed.rule, gallery)
     print(summary(result, out))
     return 0

@@ -14,26 +14,37 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from camtrap.core.pipeline import BurstResult
-from camtrap.core.targets import first_name
+from camtrap.core.targets import first_name, matches
 from camtrap.core.types import BurstMeta, Hit
 
 
 def hit_of(
     meta: BurstMeta, event_id: str, seq: int, result: BurstResult, device_id: str, model: str
 ) -> Hit:
-    """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places."""
+    """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places.
+
+    A label roll-up group's hit goes out under the group's name (``leopard``, which LoRa and
+    Home Assistant know), not the member that scored (``jaguar``: the store's record keeps it).
+    """
     v = result.verdict
     return Hit(
         event_id=event_id,
         event_seq=seq,
         device_id=device_id,
         time=meta.trigger_time,
-        label=first_name(result.target_label),
+        label=hit_label(result),
         score=round(v.target_score, 4),
         frames_agreeing=v.frames_agreeing,
         frames_classified=v.frames_classified,
         model=model,
     )
+
+
+def hit_label(result: BurstResult) -> str:
+    """The winning model label's first name, or the group's name when a group won."""
+    if result.target and not matches(result.target, result.target_label):
+        return result.target
+    return first_name(result.target_label)
 
 
 def utc_day(t: float) -> date:

@@ -329,14 +329,21 @@ def confusion(pairs: Sequence[tuple[str, str]], classes: Sequence[str]) -> Confu
 
 
 def top_confusions(
-    pairs: Sequence[tuple[str, str]], n: int = TOP_CONFUSIONS
+    pairs: Sequence[tuple[str, str]], targets: Sequence[str] = (), n: int = TOP_CONFUSIONS
 ) -> tuple[tuple[str, str, int], ...]:
-    """The largest (truth, predicted, count) with truth != predicted, most first."""
+    """The largest (truth, predicted, count) with truth != predicted, most first; those that
+    cost an alert (a target missed, a false alert) before the rest."""
+    wanted = {short_label(t) for t in targets} | {BELOW}
     counts: dict[tuple[str, str], int] = {}
     for truth, pred in pairs:
         if truth != pred:
             counts[(truth, pred)] = counts.get((truth, pred), 0) + 1
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def key(kv: tuple[tuple[str, str], int]) -> tuple[bool, int, tuple[str, str]]:
+        (truth, pred), count = kv
+        return (truth not in wanted and pred not in wanted, -count, (truth, pred))
+
+    ranked = sorted(counts.items(), key=key)
     return tuple((t, p, c) for (t, p), c in ranked[:n])
 
 
@@ -422,5 +429,5 @@ def evaluate_records(
         frame_confusion=confusion(frame_pairs, frame_labels),
         pr_curve=curve,
         average_precision=ap,
-        top_confusions=top_confusions(burst_pairs),
+        top_confusions=top_confusions(burst_pairs, targets),
     )

@@ -89,6 +89,17 @@ class Targets:
     def is_group(self, name: str) -> bool:
         return any(e.group and e.name.casefold() == name.casefold() for e in self.entries)
 
+    def group_labels(self) -> dict[str, tuple[str, ...]]:
+        """Each group's name and the model labels its members matched."""
+        return {e.name: tuple(self.labels[i] for i in e.indices) for e in self.entries if e.group}
+
+    def truth_names(self) -> tuple[str, ...]:
+        """Names whose ground truth counts as a target: the targets, then the first names of
+        the labels their groups matched (a burst labelled ``jaguar`` is a target when
+        ``jaguar`` is rolled up into ``leopard``)."""
+        extra = [first_name(x) for members in self.group_labels().values() for x in members]
+        return tuple(dict.fromkeys([*self.names, *extra]))
+
 
 def first_name(label: str) -> str:
     """``"leopard, Panthera pardus"`` -> ``"leopard"``."""
@@ -113,7 +124,11 @@ def groups_from_mapping(raw: Mapping[str, object], where: str) -> tuple[TargetGr
     """``{NAME: [LABEL, ...]}`` (config, model card) as groups; errors name ``where.NAME``."""
     out = []
     for name, members in raw.items():
-        ok = isinstance(members, list) and members and all(isinstance(m, str) for m in members)
+        ok = (
+            isinstance(members, list | tuple)
+            and members
+            and all(isinstance(m, str) for m in members)
+        )
         if not ok:
             raise UsageError(f"{where}.{name}: must be a non-empty list of labels")
         out.append(TargetGroup(str(name), tuple(str(m) for m in members)))  # type: ignore[union-attr]
