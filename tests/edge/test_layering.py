@@ -2,7 +2,7 @@
 inside functions), so it stays true as features land:
 
     errors  <  core  <  config, pinmap  <  adapters, sim, datasets
-            <  detector, service, replay, cliargs, adapt
+            <  detector, service, replay, cliargs  <  adapt, cards (model-directory workflows)
             <  app (the composition root)  <  commands  <  cli
 
 A module imports only from its own layer or below; there is no import circle; core imports no
@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("camtrap.core",),
     ("camtrap.config", "camtrap.pinmap"),
     ("camtrap.adapters", "camtrap.sim", "camtrap.datasets"),
-    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs", "camtrap.adapt"),
+    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs"),
+    ("camtrap.adapt", "camtrap.cards"),
     ("camtrap.app",),
     ("camtrap.commands",),
     ("camtrap.cli", "camtrap.__main__"),

@@ -239,7 +239,7 @@ def summary(result: Outcome, out: Path) -> str:
             "decisions equal)"
         )
     for truth, predicted, n in ev.top_confusions[:3]:
-        lines.append(f"confusion: {n} {truth} bursts read as {predicted}")
+        lines.append(f"confusion: {n} {truth} burst{'s' * (n != 1)} read as {predicted}")
     lines.append(f"report: {out / 'report.md'} and {out / 'report.html'}")
     return "\n".join(lines)
 
