@@ -67,7 +67,7 @@ def plot(path: Path, sizes: list[int], recalls: np.ndarray, fars: np.ndarray, n:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description="camtrap adapt learning curve (docs/models.md)")
     p.add_argument("data")
     p.add_argument("--base", required=True)
     p.add_argument("--target", required=True)

@@ -103,7 +103,9 @@ def outcome(
     return Outcome(evaluation, point, early, errors, split[0], split[1])
 
 
-def thumbs(records: Sequence[BurstRecord], targets: Sequence[str]) -> tuple[list[Thumb], ...]:
+def thumbs(
+    records: Sequence[BurstRecord], targets: Sequence[str]
+) -> tuple[list[Thumb], list[Thumb]]:
     """Thumbnails of the missed targets and of the false alerts, each by its frame with the
     highest target score."""
     from camtrap.adapters.thumbs import thumbnail_uri
