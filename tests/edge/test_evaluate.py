@@ -148,7 +148,7 @@ def test_calibrate_from_records_writes_decision_and_keeps_the_card_valid(
     card_path.chmod(0o644)
     before = json.loads(card_path.read_text())
     argv = ["calibrate", "--records", str(out / "records.jsonl"), "--model", str(model)]
-    assert main([*argv, "--min-recall", "1", "--write-card"]) == 0
+    assert main([*argv, "--min-recall", "1", "--write-card", "--force"]) == 0  # 2 negatives
     after = json.loads(card_path.read_text())
     assert card_path.stat().st_mode & 0o777 == 0o644  # still readable by the service user
     assert "wrote decision" in capsys.readouterr().out
@@ -204,10 +204,31 @@ def test_calibrate_runs_the_bursts_itself_when_given_no_records(
     model: Path, bursts: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["calibrate", str(bursts), "--model", str(model)]
+    argv += ["--force"]  # 2 negatives cannot show 1 false alert a day: calibrate anyway
     assert main([*argv, "--cost-miss", "100", "--cost-false-alert", "1", "--k", "1,2"]) == 0
     out = capsys.readouterr().out
     assert "goal: min_cost (miss 100, false alert 1)" in out
     assert "recall 2/2" in out and "false alerts 0/2" in out
+
+
+def test_calibrate_refuses_negatives_too_few_for_the_asked_rate(
+    model: Path, bursts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval"
+    assert evaluate(model, bursts, out) == 0
+    capsys.readouterr()
+    argv = ["calibrate", "--records", str(out / "records.jsonl"), "--model", str(model)]
+    argv += ["--min-recall", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "2 non-target bursts cannot show a false alert rate of 5 %" in err
+    assert "label at least 59 non-target bursts" in err and "--force" in err
+    assert main([*argv, "--force"]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING: 2 non-target bursts" in captured.err and "decision:" in captured.out
+    # 2 false alerts a day at 2 triggers a day is a rate of 100 %: anything supports that
+    assert main([*argv, "--max-false-alerts-per-day", "2", "--triggers-per-day", "2"]) == 0
 
 
 def test_report_escapes_html_and_markdown_table_cells() -> None:

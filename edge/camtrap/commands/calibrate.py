@@ -211,12 +211,14 @@ def load_records(args: argparse.Namespace) -> tuple[list[dict[str, Any]], tuple[
     return list(replayed.records), replayed.truth_targets
 
 
-def check_negatives(raws: Sequence[dict[str, Any]], targets: Sequence[str], args: Any) -> None:
+def check_negatives(
+    raws: Sequence[dict[str, Any]], targets: Sequence[str], args: Any, source: str
+) -> None:
     """Refuse (or, with --force, warn) when the non-target bursts are too few to show the
     asked false alert rate even if none fired (95 % upper bound ~3/n)."""
     from camtrap.replay import parse_records
 
-    bursts = scored_bursts(parse_records(raws, "records"), targets)
+    bursts = scored_bursts(parse_records(raws, source), targets)
     negatives = sum(not b.is_target for b in bursts)
     rate = min(args.max_false_alerts_per_day / args.triggers_per_day, 0.999)
     problem = unsupported_rate(negatives, rate)
@@ -274,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     if args.write_card and not args.model:
         raise UsageError("--write-card needs --model (the card beside it is written)")
     raws, targets = load_records(args)
-    check_negatives(raws, targets, args)
+    check_negatives(raws, targets, args, args.records or "replay")
     rates = FieldRates(args.triggers_per_day, args.targets_per_day)
     point = calibrate(raws, targets, goal, rates, rules, ks, args.records or "replay")
     print(report(point))
