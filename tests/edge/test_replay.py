@@ -128,6 +128,8 @@ def test_replay_record_has_the_contract_fields(tmp_path: Path):
         "frames",
         "error",
         "label",
+        "target",  # the target that scored (a label roll-up group's name)
+        "target_label",  # and the model label that scored for it
     }
     assert set(r["frames"][0]) == {
         "index",

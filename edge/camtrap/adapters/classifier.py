@@ -21,37 +21,22 @@ directory, whose ``model.json`` names the file to run. A card with a ``head`` ke
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from camtrap.adapters.litert import open_interpreter
 from camtrap.core.modelcard import ModelCard, parse_card
 from camtrap.core.preprocess import InputSpec, as_probabilities, dequantize, to_input
 from camtrap.errors import ModelError
 
 CARD_NAME = "model.json"
 BACKGROUND = "background"
-
-
-def _interpreter_class() -> Any:
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
-        except ImportError:
-            raise ModelError(
-                "no TFLite runtime: pip install ai-edge-litert (or tflite-runtime with numpy<2)"
-            ) from None
-    return Interpreter
 
 
 class TfliteClassifier:
@@ -118,7 +103,7 @@ def load_model(
         raise ModelError(f"{card.source}: labels: differ from the labels file")
     if card is not None and card.head is not None:
         return _load_adapted(path, data, sha, card, label_list, num_threads, check_hash)
-    interpreter = _open_interpreter(path, data, num_threads)
+    interpreter = open_interpreter(path, data, num_threads)
     spec = _input_spec(path, interpreter.get_input_details()[0], card)
     label_list = _match_output(path, interpreter.get_output_details()[0], label_list, card)
     return LoadedModel(TfliteClassifier(interpreter, label_list, spec), card, path, sha)
@@ -156,7 +141,7 @@ def _load_adapted(
     )
 
     assert card.head is not None
-    interpreter = _open_interpreter(path, data, num_threads)
+    interpreter = open_interpreter(path, data, num_threads)
     dims = check_extractor(path, interpreter)
     spec = input_spec(path, facts_of(interpreter))
     _check_card_input(card, path, spec.size, spec.dtype)
@@ -222,40 +207,6 @@ def _labels_path(path: Path, labels: str | Path, card: ModelCard | None) -> Path
     if labels:
         return Path(labels)
     return path.parent / (card.labels_file if card else "labels.txt")
-
-
-def _open_interpreter(path: Path, data: bytes, num_threads: int) -> Any:
-    interpreter_class = _interpreter_class()
-    try:
-        with _runtime_banner_silenced():
-            interpreter = interpreter_class(model_content=data, num_threads=num_threads)
-            interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"{path}: not a usable TFLite model: {first}") from None
-    if len(interpreter.get_input_details()) != 1 or len(interpreter.get_output_details()) != 1:
-        raise ModelError(f"{path}: want one input and one output tensor")
-    return interpreter
-
-
-@contextlib.contextmanager
-def _runtime_banner_silenced() -> Iterator[None]:
-    """The runtime's C++ log (``INFO: Created TensorFlow Lite XNNPACK delegate``) goes to file
-    descriptor 2 while the model loads, where no environment variable turns it off; discard it,
-    so an error is still one line on stderr. Failures come back as exceptions regardless."""
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to keep clean
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _quant(detail: dict[str, Any]) -> tuple[float, int]:

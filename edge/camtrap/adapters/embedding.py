@@ -21,19 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from camtrap.adapters.litert import open_interpreter
 from camtrap.core.head import Head, HeadError, head_from_arrays
 from camtrap.core.modelcard import TensorFacts
 from camtrap.core.preprocess import InputSpec, dequantize, to_input
 from camtrap.errors import ModelError
 
 MIN_EMBEDDING = 16  # fewer output values than this is a tiny classifier, not an embedding
-
-
-def open_interpreter(path: Path, data: bytes, num_threads: int) -> Any:
-    """A LiteRT interpreter over the model bytes (the classifier adapter's, errors included)."""
-    from camtrap.adapters import classifier
-
-    return classifier._open_interpreter(path, data, num_threads)
 
 
 def read_model_bytes(path: Path) -> bytes:
