@@ -1,0 +1,233 @@
+"""Fast boot for a power-gated Pi: the boot optimisations ``tools/deploy.py`` applies.
+
+The power-gated trap boots the Pi for every trigger, and every second of that boot is a second
+a walking leopard spends leaving the frame (``camtrap power-budget``). Each optimisation here
+says where it goes, what it does, what it is expected to save and where that comes from;
+``tools/deploy.py --dry-run`` lists them, docs/field.md tables them. They are safe to apply
+twice (each edit checks first) and none of them touches what the trap needs: the camera
+(``camera_auto_detect`` stays), the UART to the MCU, the halt signal, SSH and Wi-Fi.
+
+    for opt in OPTIMISATIONS: print(opt.where, opt.change)
+    script = remote_script()          # the shell run on the Pi
+    edit_config_txt(text), edit_cmdline_txt(text)   # the same edits on an SD card's boot files
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNIT = "camtrap.service"
+DROPIN_PATH = "/etc/systemd/system/camtrap.service.d/10-fast-boot.conf"
+RPI_BOOT = "Raspberry Pi documentation, config.txt boot options"
+RPI_OC = "Raspberry Pi documentation, config.txt overclocking options"
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    where: str  # "config.txt", "cmdline.txt", "systemd" or "camtrap unit"
+    change: str  # the line, argument or unit
+    effect: str
+    source: str
+
+
+OPTIMISATIONS: tuple[Optimisation, ...] = (
+    Optimisation(
+        "config.txt",
+        "boot_delay=0",
+        "start.elf no longer waits before loading the kernel (default 1 s): ~1 s",
+        f"{RPI_BOOT}: boot_delay, default 1",
+    ),
+    Optimisation(
+        "config.txt",
+        "disable_splash=1",
+        "no rainbow splash screen drawn by the firmware",
+        f"{RPI_BOOT}: disable_splash",
+    ),
+    Optimisation(
+        "config.txt",
+        "force_eeprom_read=0",
+        "no I2C probe for a HAT EEPROM at power-up (the trap has no HAT)",
+        f"{RPI_BOOT}: force_eeprom_read",
+    ),
+    Optimisation(
+        "config.txt",
+        "disable_poe_fan=1",
+        "no I2C probe for a PoE HAT fan at start-up",
+        f"{RPI_BOOT}: disable_poe_fan ('useful if you need to minimise boot time')",
+    ),
+    Optimisation(
+        "config.txt",
+        "initial_turbo=60",
+        "full clock from power-up until cpufreq takes over (at most 60 s): kernel and "
+        "userspace start at the turbo clock instead of ramping up",
+        f"{RPI_OC}: initial_turbo (maximum 60)",
+    ),
+    Optimisation(
+        "config.txt",
+        "dtoverlay=disable-bt",
+        "Bluetooth off: no Bluetooth firmware load or hciuart at boot; the PL011 UART is "
+        "freed for serial0, the MCU link",
+        f"{RPI_BOOT} (uart_2ndstage: 'dtoverlay=disable-bt'); Raspberry Pi UART documentation",
+    ),
+    Optimisation(
+        "config.txt",
+        "dtoverlay=vc4-kms-v3d,nohdmi",
+        "HDMI off: no display probing at boot and no HDMI encoder running (a headless trap)",
+        "Raspberry Pi overlays README: vc4-kms-v3d parameter nohdmi",
+    ),
+    Optimisation(
+        "cmdline.txt",
+        "quiet",
+        "no kernel messages on the console while booting",
+        f"{RPI_BOOT}: enable_uart (cmdline 'quiet' suppresses boot messages)",
+    ),
+    Optimisation(
+        "cmdline.txt",
+        "fsck.mode=skip",
+        "no root filesystem check at each boot (a gated Pi boots 20 times a day; run "
+        "'sudo fsck' at a visit instead)",
+        "systemd-fsck@.service(8): fsck.mode=skip",
+    ),
+    Optimisation(
+        "cmdline.txt",
+        "logo.nologo",
+        "no boot logo on the framebuffer",
+        "Linux kernel parameters (Documentation/admin-guide/kernel-parameters.txt): logo.nologo",
+    ),
+    Optimisation(
+        "systemd",
+        "disable hciuart.service bluetooth.service",
+        "no Bluetooth services (Bluetooth is off)",
+        "follows from dtoverlay=disable-bt",
+    ),
+    Optimisation(
+        "systemd",
+        "disable ModemManager.service",
+        "no modem probing of serial ports at boot (it would write AT commands to serial0, "
+        "the MCU link)",
+        "ModemManager(8): probes serial and USB modems",
+    ),
+    Optimisation(
+        "systemd",
+        "disable dphys-swapfile.service",
+        "no swap file created and activated on the SD card at each boot",
+        "Raspberry Pi OS dphys-swapfile package",
+    ),
+    Optimisation(
+        "systemd",
+        "disable apt-daily.timer apt-daily-upgrade.timer man-db.timer",
+        "persistent timers missed while the Pi was off fire right after every boot; no "
+        "package updates or man-db rebuilds during a burst",
+        "systemd.timer(5): Persistent=",
+    ),
+    Optimisation(
+        "systemd",
+        "disable NetworkManager-wait-online.service systemd-networkd-wait-online.service",
+        "nothing waits for the network at boot (the outbox retries MQTT later)",
+        "systemd.special(7): network-online.target",
+    ),
+    Optimisation(
+        "systemd",
+        "disable triggerhappy.service keyboard-setup.service",
+        "no hotkey daemon, no console keymap set-up (no keyboard on a trap)",
+        "Raspberry Pi OS Lite default services (systemd-analyze blame)",
+    ),
+    Optimisation(
+        "camtrap unit",
+        f"{DROPIN_PATH}: DefaultDependencies=no, After=local-fs.target",
+        "camtrap starts as soon as the filesystems are mounted instead of after basic.target "
+        "and the network; the service opens the camera before anything that can wait",
+        "systemd.unit(5): DefaultDependencies=; systemd.special(7): basic.target",
+    ),
+)
+
+CONFIG_LINES = tuple(o.change for o in OPTIMISATIONS if o.where == "config.txt")
+CMDLINE_ARGS = tuple(o.change for o in OPTIMISATIONS if o.where == "cmdline.txt")
+UNITS_OFF = tuple(
+    unit
+    for o in OPTIMISATIONS
+    if o.where == "systemd"
+    for unit in o.change.removeprefix("disable ").split()
+)
+
+DROPIN = """\
+# camtrap fast boot (tools/deploy.py): start as soon as the filesystems are up
+[Unit]
+DefaultDependencies=no
+After=local-fs.target systemd-udevd.service
+Wants=local-fs.target
+Conflicts=shutdown.target
+Before=shutdown.target
+"""
+
+
+KMS = "dtoverlay=vc4-kms-v3d"
+
+
+def edit_config_txt(text: str) -> str:
+    """config.txt with the fast-boot lines: a bare ``dtoverlay=vc4-kms-v3d`` gains ``nohdmi``
+    (another vc4 overlay line is left alone), the others are appended once under ``[all]``."""
+    lines = [f"{KMS},nohdmi" if ln.strip() == KMS else ln for ln in text.splitlines()]
+    present = {ln.strip() for ln in lines}
+    has_vc4 = any(ln.startswith("dtoverlay=vc4-") for ln in present)
+    missing = [w for w in CONFIG_LINES if w not in present and not (w.startswith(KMS) and has_vc4)]
+    if missing and _last_section(lines) != "[all]":
+        lines.append("[all]")  # appended lines must not land in a [pi4]-only section
+    return "\n".join([*lines, *missing]) + "\n"
+
+
+def _last_section(lines: list[str]) -> str:
+    sections = [ln.strip() for ln in lines if ln.strip().startswith("[")]
+    return sections[-1] if sections else "[all]"
+
+
+def edit_cmdline_txt(text: str) -> str:
+    """cmdline.txt (one line) with the fast-boot arguments, each once."""
+    args = text.split()
+    args += [a for a in CMDLINE_ARGS if a not in args]
+    return " ".join(args) + "\n"
+
+
+def remote_script() -> str:
+    """The shell that applies every optimisation on a Pi (run as root); prints
+    ``reboot needed`` when a boot file changed."""
+    units = " ".join(UNITS_OFF)
+    config = "\n".join(
+        f'grep -q "^dtoverlay=vc4-" "$BOOT/config.txt" || ensure_line "{line}" "$BOOT/config.txt"'
+        if line.startswith(KMS)
+        else f'ensure_line "{line}" "$BOOT/config.txt"'
+        for line in CONFIG_LINES
+    )
+    cmdline = "\n".join(f'ensure_arg "{arg}" "$BOOT/cmdline.txt"' for arg in CMDLINE_ARGS)
+    return f"""\
+BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot
+ensure_line() {{
+  grep -qxF "$1" "$2" || {{ echo "$1" >> "$2"; echo "camtrap: $1 added to $2: reboot needed"; }}
+}}
+ensure_arg() {{
+  grep -qE "(^| )$1( |$)" "$2" || {{
+    sed -i "1s/\\$/ $1/" "$2"; echo "camtrap: $1 added to $2: reboot needed"; }}
+}}
+if grep -qx "dtoverlay=vc4-kms-v3d" "$BOOT/config.txt"; then
+  sed -i "s/^dtoverlay=vc4-kms-v3d$/dtoverlay=vc4-kms-v3d,nohdmi/" "$BOOT/config.txt"
+  echo "camtrap: HDMI off in $BOOT/config.txt: reboot needed"
+fi
+last=$(grep -E "^\\[" "$BOOT/config.txt" | tail -n 1)
+[ -z "$last" ] || [ "$last" = "[all]" ] || echo "[all]" >> "$BOOT/config.txt"
+{config}
+{cmdline}
+for unit in {units}; do
+  if [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = enabled ]; then
+    systemctl disable --now "$unit" >/dev/null 2>&1 && echo "camtrap: $unit disabled"
+  fi
+done
+mkdir -p "$(dirname {DROPIN_PATH})"
+cat > {DROPIN_PATH} <<'CAMTRAP_DROPIN'
+{DROPIN}CAMTRAP_DROPIN
+systemctl daemon-reload
+"""
+
+
+def listing() -> list[str]:
+    """One line per optimisation, for ``--dry-run`` and the docs."""
+    return [f"{o.where}: {o.change} -- {o.effect}" for o in OPTIMISATIONS]
