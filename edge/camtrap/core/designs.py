@@ -59,6 +59,7 @@ _KEYS: dict[str, tuple[str, float | None, float | None]] = {
     "link_s": ("latency.link_s", 0, 10),
     "windows": ("schedule.windows", None, None),
     "activity_in_windows": ("schedule.activity_in_windows", 0, 1),
+    "leopard_passes_per_day": ("survey.leopard_passes_per_day", 0, 100),
 }
 
 
@@ -89,6 +90,7 @@ class CaptureParams:
     link_s: float
     windows: str
     activity_in_windows: float
+    leopard_passes_per_day: float
 
     def geometry(self) -> capture.Geometry:
         cam = capture.camera_view(
@@ -124,6 +126,7 @@ class DesignResult:
     life_days: float
     p_capture: float  # P(>= k frames hold a walking leopard), over the passes that trigger
     p_capture_trot: float
+    leopards_per_pack: float  # walking leopards caught in >= k frames before the pack is flat
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -307,13 +310,15 @@ def compare(
     out = {}
     for design in DESIGNS:
         d = day_j(design, pw, cp, triggers_per_day, hit_fraction)
+        p_walk = p_capture(design, pw, cp, cr.walk, k)
         out[design] = DesignResult(
             design=design,
             latency_s=latency_s(design, pw, cp),
             latency_in_window_s=in_window_latency_s(cp) if design == "scheduled" else None,
             day_j=d,
             life_days=pw.battery_j / d,
-            p_capture=p_capture(design, pw, cp, cr.walk, k),
+            p_capture=p_walk,
             p_capture_trot=p_capture(design, pw, cp, cr.trot, k),
+            leopards_per_pack=cp.leopard_passes_per_day * pw.battery_j / d * p_walk,
         )
     return out
