@@ -140,3 +140,37 @@ def test_bad_capture_figures_name_the_key(edit, key: str) -> None:
     edit(raw)
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         designs.parse_capture_params(raw, "capture.toml")
+
+
+def test_cli_prints_every_design_with_days_and_capture_and_plots_it(tmp_path: Path, capsys) -> None:
+    from camtrap.cli import main
+
+    png = tmp_path / "capture.png"
+    args = ["power-budget", "--params", str(SHIPPED_POWER), "--capture", str(SHIPPED_CAPTURE)]
+    assert main([*args, "--plot-capture", str(png)]) == 0
+    out = capsys.readouterr().out
+    rows = {
+        label: line
+        for line in out.splitlines()
+        for label in designs.LABELS.values()
+        if line.startswith(label)
+    }
+    assert set(rows) == set(designs.LABELS.values())
+    stock = rows["power-gated, stock boot"].split()
+    assert stock[-5:-3] == ["s", "257.4"]  # latency unit, then days on the pack
+    assert "in >= 2 of 5 frames" in out and "most walking leopards per pack" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_k_and_capture_file_errors_exit_2_naming_what_is_wrong(tmp_path: Path, capsys) -> None:
+    from camtrap.cli import main
+
+    args = ["power-budget", "--params", str(SHIPPED_POWER)]
+    assert main([*args, "--capture", str(SHIPPED_CAPTURE), "--k", "9"]) == 2
+    assert "--k must be in 1..5" in capsys.readouterr().err
+    bad = tmp_path / "capture.toml"
+    bad.write_text(SHIPPED_CAPTURE.read_text().replace("value = 94.0", "value = 940.0"))
+    assert main([*args, "--capture", str(bad)]) == 2
+    assert f"{bad}: pir.fov_deg.value: must be in 1..180, got 940.0" in capsys.readouterr().err
+    assert main([*args, "--capture", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: (file): not found" in capsys.readouterr().err
