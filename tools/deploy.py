@@ -10,9 +10,10 @@ apt packages (picamera2 and friends), a ``camtrap`` system user, a venv with
 ``--system-site-packages`` (picamera2 only comes from apt), the TFLite runtime that fits the Pi's
 Python and numpy (numpy pinned to the system's), the camtrap wheel, the config at
 ``/etc/camtrap/config.toml`` (0600), the model under ``/var/lib/camtrap/models/``, the UART for
-the MCU link (and the gpio-poweroff halt signal in power-gated mode), the systemd unit; then
-it restarts the service and checks that it is active. Every remote step is safe to run again.
-``--dry-run`` prints every step and runs none.
+the MCU link (and the gpio-poweroff halt signal in power-gated mode), the systemd unit, and in
+power-gated mode the fast boot (``tools/fastboot.py``: every trigger is a boot; skip it with
+``--no-fast-boot``); then it restarts the service and checks that it is active. Every remote
+step is safe to run again. ``--dry-run`` prints every step and runs none.
 
 ``--sd-card BOOT`` writes the same steps as ``camtrap/install.sh`` onto a freshly flashed SD
 card's boot partition, with wheels for the Pi, and hooks a first-boot script into
@@ -31,11 +32,12 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from camtrap.config import Config, load_config
 from camtrap.errors import CamtrapError, PeerError, UsageError
+from tools import fastboot
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT_FILE = ROOT / "tools" / "systemd" / "camtrap.service"
@@ -86,6 +88,7 @@ class Plan:
     requirements: tuple[str, ...]
     halt_pin: int | None  # gpio-poweroff pin in power-gated mode
     golden: tuple[Path, ...] = ()  # bursts `camtrap doctor` replays as its self-test
+    fast_boot: bool = False  # apply tools/fastboot.py (power-gated: every trigger is a boot)
 
 
 Runner = Callable[[Sequence[str]], int]
@@ -133,6 +136,7 @@ def validate(
         requirements=pip_requirements(),
         halt_pin=halt,
         golden=_check_golden(golden),
+        fast_boot=cfg.device.mode == "power-gated",
     )
 
 
@@ -255,6 +259,16 @@ def boot_config_script(halt_pin: int | None) -> str:
     return "\n".join(lines)
 
 
+def fast_boot_step() -> Step:
+    """The boot optimisations (tools/fastboot.py), each listed as a comment in the script."""
+    listing = "\n".join(f"# {line}" for line in fastboot.listing())
+    return Step(
+        "remote",
+        f"fast boot: {len(fastboot.OPTIMISATIONS)} boot optimisations (power-gated)",
+        script=f"{listing}\n{fastboot.remote_script()}",
+    )
+
+
 def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
     """The steps run as root on the Pi, in order; each one is idempotent."""
     pip = f"{VENV}/bin/python -m pip"
@@ -344,6 +358,7 @@ def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
             script=f'install -m 0644 "$SRC/camtrap.service" {UNIT}\n'
             "systemctl daemon-reload\nsystemctl enable camtrap.service",
         ),
+        *([fast_boot_step()] if plan.fast_boot else []),
         Step(
             "remote",
             "start the service and check that it is up",
@@ -579,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="burst the doctor's self-test replays (default: demo leopard + empty)",
     )
+    p.add_argument(
+        "--no-fast-boot",
+        action="store_true",
+        help="power-gated: leave the Pi's boot as it is (no tools/fastboot.py optimisations)",
+    )
     return p
 
 
@@ -588,6 +608,8 @@ def main(argv: Sequence[str] | None = None, runner: Runner = default_runner) -> 
         if (args.host is None) == (args.sd_card is None):
             raise UsageError("give either HOST (deploy over SSH) or --sd-card BOOT, not both")
         plan = validate(args.config, args.model, args.wheel_dir, args.golden)
+        if args.no_fast_boot:
+            plan = replace(plan, fast_boot=False)
         if args.sd_card is not None:
             write_bundle(args.sd_card, plan, runner, args.dry_run, args.pi_python)
             return 0

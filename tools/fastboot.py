@@ -9,15 +9,14 @@ twice (each edit checks first) and none of them touches what the trap needs: the
 
     for opt in OPTIMISATIONS: print(opt.where, opt.change)
     script = remote_script()          # the shell run on the Pi
-    edit_config_txt(text), edit_cmdline_txt(text)   # the same edits on an SD card's boot files
+    edit_config_txt(text), edit_cmdline_txt(text), fast_unit(text)   # the same, on files
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-UNIT = "camtrap.service"
-DROPIN_PATH = "/etc/systemd/system/camtrap.service.d/10-fast-boot.conf"
+UNIT_PATH = "/etc/systemd/system/camtrap.service"
 RPI_BOOT = "Raspberry Pi documentation, config.txt boot options"
 RPI_OC = "Raspberry Pi documentation, config.txt overclocking options"
 
@@ -134,10 +133,12 @@ OPTIMISATIONS: tuple[Optimisation, ...] = (
     ),
     Optimisation(
         "camtrap unit",
-        f"{DROPIN_PATH}: DefaultDependencies=no, After=local-fs.target",
-        "camtrap starts as soon as the filesystems are mounted instead of after basic.target "
-        "and the network; the service opens the camera before anything that can wait",
-        "systemd.unit(5): DefaultDependencies=; systemd.special(7): basic.target",
+        "DefaultDependencies=no, After=local-fs.target dev-serial0.device (no network wait)",
+        "camtrap starts as soon as the filesystems are mounted and the MCU's UART exists, "
+        "instead of after basic.target and the network; the service opens the camera before "
+        "anything that can wait (MQTT connects in the background)",
+        "systemd.unit(5): DefaultDependencies=, dependencies cannot be removed by a drop-in; "
+        "systemd.special(7): basic.target",
     ),
 )
 
@@ -150,15 +151,33 @@ UNITS_OFF = tuple(
     for unit in o.change.removeprefix("disable ").split()
 )
 
-DROPIN = """\
-# camtrap fast boot (tools/deploy.py): start as soon as the filesystems are up
-[Unit]
-DefaultDependencies=no
-After=local-fs.target systemd-udevd.service
-Wants=local-fs.target
-Conflicts=shutdown.target
-Before=shutdown.target
-"""
+# The [Unit] ordering of the installed unit under fast boot; every key here is also removed
+# from the unit first, so applying it twice gives the same file.
+FAST_ORDERING = (
+    "DefaultDependencies=no",
+    "After=local-fs.target systemd-udevd.service dev-serial0.device",
+    "Wants=dev-serial0.device",
+    "Conflicts=shutdown.target",
+    "Before=shutdown.target",
+)
+_REPLACED_KEYS = ("After", "Wants", "Requires", "DefaultDependencies", "Conflicts", "Before")
+
+
+def fast_unit(text: str) -> str:
+    """The camtrap unit with its [Unit] ordering replaced by ``FAST_ORDERING`` (a drop-in
+    cannot remove the unit's own After= lines, so the installed unit itself is rewritten)."""
+    out: list[str] = []
+    in_unit = False
+    for line in text.splitlines():
+        if line.startswith("["):
+            in_unit = line.strip() == "[Unit]"
+        key = line.split("=", 1)[0].strip()
+        if in_unit and "=" in line and key in _REPLACED_KEYS:
+            continue
+        out.append(line)
+        if line.strip() == "[Unit]":
+            out.extend(FAST_ORDERING)
+    return "\n".join(out) + "\n"
 
 
 KMS = "dtoverlay=vc4-kms-v3d"
@@ -192,6 +211,8 @@ def remote_script() -> str:
     """The shell that applies every optimisation on a Pi (run as root); prints
     ``reboot needed`` when a boot file changed."""
     units = " ".join(UNITS_OFF)
+    keys = "|".join(_REPLACED_KEYS)
+    prints = "; ".join(f'print "{line}"' for line in FAST_ORDERING)
     config = "\n".join(
         f'grep -q "^dtoverlay=vc4-" "$BOOT/config.txt" || ensure_line "{line}" "$BOOT/config.txt"'
         if line.startswith(KMS)
@@ -221,9 +242,14 @@ for unit in {units}; do
     systemctl disable --now "$unit" >/dev/null 2>&1 && echo "camtrap: $unit disabled"
   fi
 done
-mkdir -p "$(dirname {DROPIN_PATH})"
-cat > {DROPIN_PATH} <<'CAMTRAP_DROPIN'
-{DROPIN}CAMTRAP_DROPIN
+if [ -f {UNIT_PATH} ]; then
+  awk '/^\\[/ {{ unit = ($0 == "[Unit]") }}
+       unit && /^({keys})=/ {{ next }}
+       {{ print }}
+       /^\\[Unit\\]$/ {{ {prints} }}' {UNIT_PATH} > {UNIT_PATH}.new
+  cmp -s {UNIT_PATH} {UNIT_PATH}.new || echo "camtrap: {UNIT_PATH}: ordered for a fast boot"
+  chmod 0644 {UNIT_PATH}.new && mv {UNIT_PATH}.new {UNIT_PATH}
+fi
 systemctl daemon-reload
 """
 

@@ -364,3 +364,26 @@ def test_golden_that_is_not_a_burst_is_refused(site, tmp_path, capsys) -> None:
     argv = ["pi@x", *_args(site), "--golden", str(tmp_path)]
     assert deploy.main(argv, runner=Recorder()) == 2
     assert "not a burst directory" in capsys.readouterr().err
+
+
+def test_power_gated_dry_run_lists_every_fast_boot_step(site, capsys) -> None:
+    from tools import fastboot
+
+    site["config"].write_text(GOOD_CONFIG.replace("always-on", "power-gated"))
+    assert deploy.main(["pi@trap-07.local", *_args(site, "--dry-run")], runner=Recorder()) == 0
+    out = capsys.readouterr().out
+    assert "fast boot: " in out
+    assert out.index("systemd unit") < out.index("fast boot: ") < out.index("start the service")
+    for line in fastboot.listing():
+        assert f"# {line}" in out  # each optimisation, its effect and source, in the listing
+    for change in ("boot_delay=0", "dtoverlay=disable-bt", "DefaultDependencies=no"):
+        assert change in out
+
+
+def test_fast_boot_is_for_power_gated_traps_and_can_be_refused(site, capsys) -> None:
+    assert deploy.main(["pi@trap-07.local", *_args(site, "--dry-run")], runner=Recorder()) == 0
+    assert "fast boot: " not in capsys.readouterr().out  # always-on: never boots per event
+    site["config"].write_text(GOOD_CONFIG.replace("always-on", "power-gated"))
+    argv = ["pi@trap-07.local", *_args(site, "--dry-run", "--no-fast-boot")]
+    assert deploy.main(argv, runner=Recorder()) == 0
+    assert "fast boot: " not in capsys.readouterr().out

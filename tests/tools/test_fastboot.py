@@ -9,6 +9,7 @@ import pytest
 
 from tools import fastboot
 
+UNIT_FILE = Path(__file__).resolve().parents[2] / "tools" / "systemd" / "camtrap.service"
 BOOKWORM_CONFIG = """\
 # For more options and information see
 # http://rptl.io/configtxt
@@ -91,10 +92,13 @@ def _run_script(tmp_path: Path) -> subprocess.CompletedProcess[str]:
         "*) echo disabled;; esac; }\nexit 0\n"
     )
     stub.chmod(0o755)
+    unit = etc / "camtrap.service"
+    if not unit.exists():
+        unit.write_text(UNIT_FILE.read_text())
     script = (
         fastboot.remote_script()
         .replace('BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot', f"BOOT={boot}")
-        .replace("/etc/systemd", str(etc / "systemd"))
+        .replace(fastboot.UNIT_PATH, str(unit))
     )
     env = {"PATH": f"{bin_}:/usr/bin:/bin", "STUB_LOG": str(tmp_path / "systemctl.log")}
     return subprocess.run(
@@ -112,13 +116,28 @@ def test_remote_script_matches_the_python_edits_and_is_safe_to_repeat(tmp_path: 
     log = (tmp_path / "systemctl.log").read_text()
     assert "disable --now hciuart.service" in log and "disable --now man-db.timer" in log
     assert "disable --now ModemManager.service" not in log  # not enabled here: left alone
-    dropin = tmp_path / "etc" / "systemd" / "system" / "camtrap.service.d" / "10-fast-boot.conf"
-    assert "DefaultDependencies=no" in dropin.read_text()
+    unit = (tmp_path / "etc" / "camtrap.service").read_text()
+    assert unit == fastboot.fast_unit(UNIT_FILE.read_text())
+    assert "ordered for a fast boot" in first.stdout
     second = _run_script(tmp_path)
     assert second.returncode == 0 and "reboot needed" not in second.stdout
+    assert "ordered for a fast boot" not in second.stdout
     assert (boot / "config.txt").read_text() == fastboot.edit_config_txt(BOOKWORM_CONFIG)
 
 
 @pytest.mark.parametrize("needed", ["camera_auto_detect", "enable_uart", "console=serial0"])
 def test_nothing_the_trap_needs_is_switched_off(needed: str) -> None:
     assert all(needed not in o.change for o in fastboot.OPTIMISATIONS)
+
+
+def test_fast_unit_replaces_the_ordering_and_keeps_everything_else() -> None:
+    stock = UNIT_FILE.read_text()
+    fast = fastboot.fast_unit(stock)
+    unit_section = fast.split("[Service]")[0]
+    assert "DefaultDependencies=no" in unit_section
+    assert "network" not in "".join(
+        ln for ln in unit_section.splitlines() if ln.startswith("After")
+    )
+    assert unit_section.count("After=") == 1
+    assert fast.split("[Service]")[1] == stock.split("[Service]")[1]  # sandboxing untouched
+    assert fastboot.fast_unit(fast) == fast
