@@ -88,7 +88,14 @@ def run_field(
     own_link = _mcu_link(cfg, clock) if _lora_via_mcu(cfg) else None
     outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=own_link)
     service = _service(
-        cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop
+        cfg,
+        detector,
+        outputs,
+        trigger=trigger,
+        camera=camera,
+        clock=clock,
+        stop=stop,
+        field_run=True,
     )
     try:
         service.run()
@@ -127,6 +134,7 @@ def _run_power_gated(
         clock=clock,
         stop=stop,
         on_result=trigger.report,
+        field_run=True,
     )
     try:
         service.run()
@@ -360,7 +368,13 @@ def _service(
     plan: Plan | None = None,
     finished: Callable[[], bool] = lambda: False,
     linger_s: float = 2.0,
+    field_run: bool = False,
 ) -> Service:
+    timeline = None
+    if field_run:  # the service's own boot milestones, for `camtrap doctor` on the Pi
+        from camtrap.adapters.boot_timeline import BootTimeline
+
+        timeline = BootTimeline.open(Path(cfg.device.data_dir), clock)
     return Service(
         trigger=trigger,
         camera=camera,
@@ -379,6 +393,7 @@ def _service(
         finished=finished,
         stop=stop,
         linger_s=linger_s,
+        timeline=timeline,
     )
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from camtrap.core.hits import DayCount, add_hit, count_on, hit_of, hits_on, utc_day
 from camtrap.core.pipeline import BurstResult, Detector, capture, classify_burst
@@ -30,8 +31,11 @@ from camtrap.core.ports import (
     TriggerSource,
 )
 from camtrap.core.trigger import TriggerPolicy, TriggerState, burst_done, on_trigger, tick
-from camtrap.core.types import BurstMeta, make_event_id
+from camtrap.core.types import BurstMeta, Frame, make_event_id
 from camtrap.errors import PeerError
+
+if TYPE_CHECKING:
+    from camtrap.adapters.boot_timeline import BootTimeline
 
 log = logging.getLogger("camtrap.service")
 
@@ -109,6 +113,8 @@ class Service:
     _next_telemetry: float | None = None
     _hits_day: DayCount | None = None  # None until seeded from the burst store
     _not_run: int = 0  # bursts started with nothing to capture (a simulation's end)
+    timeline: BootTimeline | None = None  # this boot's milestones, for `camtrap doctor`
+    _timeline_written: bool = False
 
     def run(self) -> dict[str, Counter]:
         """Run until ``stop`` is set or ``finished()``; returns the final counters."""
@@ -117,6 +123,9 @@ class Service:
         self.camera.start()
         self.publisher.start()
         systemd.ready("armed")
+        if self.timeline is not None:
+            self.timeline.mark("armed")
+            self.timeline.flush()
         log.info(
             "armed: model %s, targets %s, rule %s",
             self.detector.model,
@@ -140,6 +149,8 @@ class Service:
         now = self.clock.monotonic()
         if meta is not None:
             self._last_meta = meta
+            if self.timeline is not None:
+                self.timeline.mark("trigger")
             self.state, start = on_trigger(self.policy, self.state, now)
         else:
             self.state, start = tick(self.policy, self.state, now)
@@ -157,10 +168,23 @@ class Service:
         meta, n = planned
         seq = self._event_seq(meta)
         event_id = make_event_id(self.device_id, seq)
-        result = classify_burst(capture(self.camera, n, self.interval_s), n, self.detector)
+        frames = capture(self.camera, n, self.interval_s)
+        if self.timeline is not None:
+            frames = self._mark_first_frame(frames, self.timeline)
+        result = classify_burst(frames, n, self.detector)
         self._done_burst()
         self._record(meta, event_id, seq, result)
+        if self.timeline is not None and not self._timeline_written:
+            self._timeline_written = True  # once a boot: after the burst, off its critical path
+            self.timeline.flush()
         return result
+
+    @staticmethod
+    def _mark_first_frame(frames: Iterator[Frame], timeline: BootTimeline) -> Iterator[Frame]:
+        for i, frame in enumerate(frames):
+            if i == 0:
+                timeline.mark("first_frame")
+            yield frame
 
     def counters(self) -> dict[str, Counter]:
         """Telemetry. ``triggers = bursts + triggers_dropped + kept follow-ups`` (none are kept

@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "camtrap-demo" / "model.tflite"
 LEOPARD = ROOT / "demo" / "bursts" / "leopard" / "leopard-s7-000"
 EMPTY = ROOT / "demo" / "bursts" / "empty" / "empty-s7-000"
-NAMES = ["config", "clock", "disk", "model", "self-test", "camera", "pir", "broker", "mcu-link"]
+NAMES = [
+    "config", "clock", "disk", "model", "self-test", "camera", "pir", "broker", "mcu-link",
+    "boot-time",
+]  # fmt: skip
 
 needs_demo = pytest.mark.skipif(
     not (MODEL.is_file() and LEOPARD.is_dir() and EMPTY.is_dir()),
@@ -214,3 +217,62 @@ def test_mcu_link_on_a_real_pty_opens(tmp_path: Path) -> None:
     finally:
         os.close(controller)
         os.close(device)
+
+
+# -- boot time: recorded systemd output (a Pi Zero 2 W, Bookworm) and the service's timeline --
+
+PI_ANALYZE = (
+    "Startup finished in 3.015s (kernel) + 9.621s (userspace) = 12.637s \n"
+    "multi-user.target reached after 9.560s in userspace.\n"
+)
+PI_SHOW = "ExecMainStartTimestampMonotonic=4210388\nActiveEnterTimestampMonotonic=6904120\n"
+BOOT_ID = "6f1c2b4a-0d8e-4c51-9a0e-3b7f2d1e9c44"
+
+
+def _systemd(analyze: str | None):
+    def command(argv):
+        if analyze is None:
+            return None
+        return analyze if argv[0] == "systemd-analyze" else PI_SHOW
+
+    return command
+
+
+def _boot_check(tmp_path: Path, timeline: dict | str | None, analyze: str | None = PI_ANALYZE):
+    from camtrap.commands import doctor as doc
+
+    cfg = write_config(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    if timeline is not None:
+        text = timeline if isinstance(timeline, str) else json.dumps(timeline)
+        (data / "boot-timeline.json").write_text(text)
+    from camtrap.config import load_config
+
+    deps = Deps(command=_systemd(analyze), boot_id=lambda: BOOT_ID)
+    ctx = doc.Context(load_config(cfg), str(cfg), False, [], deps)
+    return doc._check_boot_time(ctx)
+
+
+def test_boot_time_reports_power_to_first_frame_from_systemd_and_the_service(tmp_path) -> None:
+    timeline = {"boot_id": BOOT_ID, "started_s": 4.3, "armed_s": 6.9, "trigger_s": 6.95,
+                "first_frame_s": 8.1}  # fmt: skip
+    check = _boot_check(tmp_path, timeline)
+    assert check.status == "ok"
+    assert check.detail.startswith("kernel 3.0 s, camtrap started at 4.2 s, armed at 6.9 s")
+    assert "trigger to frame 1.1 s: first frame 8.1 s after kernel start" in check.detail
+
+
+def test_boot_time_ignores_a_timeline_from_an_earlier_boot(tmp_path) -> None:
+    check = _boot_check(tmp_path, {"boot_id": "old", "started_s": 4.0, "first_frame_s": 9.0})
+    assert check.status == "ok" and "no frame yet in this boot" in check.detail
+    assert "armed at 6.9 s" in check.detail  # systemd's ActiveEnter (READY=1)
+
+
+def test_boot_time_skips_without_systemd_and_fails_on_a_corrupt_timeline(tmp_path) -> None:
+    assert _boot_check(tmp_path, None, analyze=None).status == "skip"
+    unfinished = "Bootup is not yet finished (...FinishTimestampMonotonic=0).\n"
+    skip = _boot_check(tmp_path, None, analyze=unfinished)
+    assert skip.status == "skip" and "not finished" in skip.detail
+    bad = _boot_check(tmp_path, "{not json")
+    assert bad.status == "FAIL" and "boot-timeline.json" in bad.detail

@@ -353,3 +353,31 @@ def test_hits_today_starts_from_the_days_stored_hits_after_a_reboot(rig_factory)
     rebooted.service.step()
     c = rebooted.service.counters()
     assert (c["hits"], c["misses"], c["hits_today"]) == (0, 1, 1)
+
+
+def test_the_boot_timeline_records_trigger_and_first_frame_once_after_the_burst(
+    rig_factory, tmp_path: Path
+):
+    from camtrap.adapters import boot_timeline
+
+    boot_id = tmp_path / "boot_id"
+    boot_id.write_text("b00t\n")
+    rig = rig_factory([[RED, RED, RED], [BLUE, BLUE, BLUE]])
+    rig.clock.advance(7.0)  # the service process starts 7 s into the boot
+    timeline = boot_timeline.BootTimeline.open(tmp_path, rig.clock, boot_id_path=boot_id)
+    rig.service.timeline = timeline
+    path = tmp_path / boot_timeline.FILE
+    rig.clock.advance(1.5)
+    rig.trigger.push()
+    assert not path.exists()  # nothing written between the trigger and the first frame
+    rig.service.step()
+    first = boot_timeline.load(path)
+    assert first is not None and first.boot_id == "b00t"
+    assert first.trigger_s is not None and first.first_frame_s is not None
+    assert first.trigger_s - first.started_s == pytest.approx(1.5)
+    # the replay camera paces frame 0 at once: the first frame comes with the trigger
+    assert first.first_frame_s == pytest.approx(first.trigger_s)
+    rig.clock.advance(30.0)
+    rig.trigger.push()
+    rig.service.step()
+    assert boot_timeline.load(path) == first  # later bursts do not move this boot's milestones

@@ -5,7 +5,9 @@
 
 Checks, in order: config, clock, free disk, model load, a self-test that replays golden bursts
 through the real pipeline (a leopard must be a hit, an empty scene a miss), camera, PIR pin,
-MQTT broker (only when ``[mqtt] enabled``), MCU link (only when the config uses one). Each line
+MQTT broker (only when ``[mqtt] enabled``), MCU link (only when the config uses one), and the
+boot time: power (kernel start on a Pi) to the first frame in this boot, from systemd
+(``systemd-analyze time``, the unit's timestamps) and the service's own timeline. Each line
 is ``ok``, ``FAIL`` (with what to do) or ``skip`` (with why). Exit status 1 if any check fails;
 2 when the config itself is bad or a ``--golden`` path does not exist (misuse, as in every
 command), so scripts can tell a sick trap from a wrong command line.
@@ -57,6 +59,8 @@ class Deps:
     now: Callable[[], float] = time.time
     disk_usage: Callable[[str], Any] = shutil.disk_usage
     mqtt_timeout_s: float = 5.0
+    command: Callable[[Sequence[str]], str | None] = field(default=lambda argv: _command(argv))
+    boot_id: Callable[[], str | None] = field(default=lambda: _boot_id())
 
 
 @dataclass
@@ -420,6 +424,52 @@ def _serial_opens(link: Any) -> Check:
     return Check("mcu-link", "ok", f"{link.port} opens at {link.baud} baud")
 
 
+def _check_boot_time(ctx: Context) -> Check:
+    """Kernel start -> camtrap started -> armed -> first frame, in this boot."""
+    from camtrap.adapters import boot_timeline
+    from camtrap.core import boottime
+
+    if ctx.sim:
+        return Check("boot-time", "skip", "--sim: no trap boot on a desktop")
+    analyze = ctx.deps.command(["systemd-analyze", "time"])
+    if analyze is None:
+        return Check("boot-time", "skip", "no systemd-analyze here (run the doctor on the Pi)")
+    try:
+        times = boottime.parse_analyze_time(analyze)
+    except ValueError as e:
+        return Check("boot-time", "skip", f"{e}; run the doctor again in a minute")
+    show = ctx.deps.command(
+        ["systemctl", "show", "camtrap.service", "-p", "ExecMainStartTimestampMonotonic",
+         "-p", "ActiveEnterTimestampMonotonic"]
+    )  # fmt: skip
+    path = Path(ctx.cfg.device.data_dir) / boot_timeline.FILE
+    try:
+        timeline = boot_timeline.load(path)
+    except ValueError as e:
+        return Check("boot-time", "FAIL", str(e), "delete it; the service writes a new one")
+    report = boottime.boot_report(
+        times, boottime.parse_show(show or ""), timeline, ctx.deps.boot_id() or ""
+    )
+    return Check("boot-time", "ok", boottime.format_report(report))
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """A command's output (stdout and stderr); None if it is not installed."""
+    import subprocess
+
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=20, check=False)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout + done.stderr
+
+
+def _boot_id() -> str | None:
+    from camtrap.adapters.boot_timeline import read_boot_id
+
+    return read_boot_id()
+
+
 CHECKS: tuple[Callable[[Context], Check], ...] = (
     _check_clock,
     _check_disk,
@@ -429,6 +479,7 @@ CHECKS: tuple[Callable[[Context], Check], ...] = (
     _check_pir,
     _check_broker,
     _check_mcu_link,
+    _check_boot_time,
 )
 
 
