@@ -37,8 +37,10 @@ class App:
 
     def __init__(self, hw, cfg, ring, radio):
         self.hw, self.cfg, self.ring, self.radio = hw, cfg, ring, radio
-        saved = ring.load()
-        self.state = fsm.restore(cfg, saved or {})
+        saved = ring.load() or {}
+        self.state = fsm.restore(cfg, saved)
+        self._saved_at = saved.get("saved_at", 0)
+        self._radio_blob = saved.get("radio") or b""  # kept as is while the radio sleeps
         self.link = link.Link(cfg.link_ack_ms, cfg.link_retries, accept=self._accept)
         self.offered = []  # queued hits handed to the radio
         self.faults = []  # (now, reason), the latest few
@@ -49,7 +51,11 @@ class App:
 
     def start(self, now, wake):
         """First pass after a reset: ``wake`` is "cold", "wake" (timer) or "pir"."""
+        shift = self._rebase(now)
+        self.radio.restore_state(self._radio_blob, shift / 1000)
         self.dispatch(("boot", "cold" if wake == "cold" else "wake"), now)
+        if shift:
+            self._save(now)  # the record in the new clock, before anything else can happen
         self._measure(now)
         if wake == "pir":
             self.dispatch(("pir", None), now)
@@ -73,6 +79,8 @@ class App:
             self._measure(now)
         self.dispatch(("tick", None), now)
         self._pump_radio(now)
+        if self.radio.take_dirty():
+            self._save(now)  # the radio's counters and join back-off survive a reset
         self._flush()
 
     def next_wake(self, now):
@@ -114,7 +122,7 @@ class App:
             elif kind == "fault":
                 self._fault(now, act[1])
         if save:
-            self.ring.save(self.state.persistent())
+            self._save(now)
         self._offer_new_hits(now)
 
     def _guarded(self, msg, now):
@@ -126,6 +134,26 @@ class App:
             self.link.stats["handler"] = self.link.stats.get("handler", 0) + 1
             self._fault(now, "handler:" + type(e).__name__)
 
+    def _save(self, now):
+        fields = self.state.persistent()
+        fields["saved_at"] = now
+        blob = self.radio.persist()
+        if blob is not None:
+            self._radio_blob = blob
+        fields["radio"] = self._radio_blob
+        self.ring.save(fields)
+
+    def _rebase(self, now):
+        """After a power loss the clock restarts: move the saved times by the jump (ms)."""
+        shift = now - self._saved_at if now < self._saved_at else 0
+        st = self.state
+        if shift:
+            st.queue_at = tuple(t + shift for t in st.queue_at)
+            st.booted_at += shift
+            st.next_heartbeat += shift
+            st.lockout_until = max(0, st.lockout_until + shift)
+        return shift
+
     def _on_message(self, msg, now):
         event = _event_of(msg)
         if event is None:
@@ -134,7 +162,7 @@ class App:
         self.dispatch(event, now)
 
     def _accept(self, msg):
-        return msg.mtype != link.HIT or fsm.can_accept_hit(self.state)
+        return msg.mtype != link.HIT or fsm.can_accept_hit(self.state, msg.body)
 
     def _measure(self, now):
         self._battery_due = now + self.cfg.battery_period_s * 1000
@@ -154,12 +182,14 @@ class App:
         self.hw.log("fault: " + reason)
 
     def _offer_new_hits(self, now):
-        for data in self.state.queue:
+        st = self.state
+        for data, at in zip(st.queue, st.queue_at):  # noqa: B905 (MicroPython zip has no strict)
             if data not in self.offered:
                 self.offered.append(data)
-                self.radio.offer_hit(now, data)
+                self.radio.offer_hit(now, data, at)
 
     def _pump_radio(self, now):
+        self.radio.note_totals(self.state.triggers, self.state.event_seq)
         for data in self.radio.poll(now, self.state.battery_mv or None):
             if data in self.offered:
                 self.offered.remove(data)
@@ -201,14 +231,31 @@ class LazyRadio:
     def __init__(self, build):
         self._build = build
         self.radio = None
+        self._restore = (b"", 0.0)
 
     def _get(self):
         if self.radio is None:
             self.radio = self._build()
+            self.radio.restore_state(*self._restore)
         return self.radio
 
-    def offer_hit(self, now, data):
-        self._get().offer_hit(now, data)
+    def offer_hit(self, now, data, queued=None):
+        self._get().offer_hit(now, data, queued)
+
+    def note_totals(self, triggers, event_seq):
+        if self.radio is not None:
+            self.radio.note_totals(triggers, event_seq)
+
+    def restore_state(self, data, shift_s):
+        """Kept until the radio is built: an event with nothing to send never builds it."""
+        self._restore = (data, shift_s)
+
+    def persist(self):
+        """The radio's state-record bytes (None while it was never built: keep the old)."""
+        return None if self.radio is None else self.radio.persist()
+
+    def take_dirty(self):
+        return self.radio is not None and self.radio.take_dirty()
 
     def heartbeat(self, now, fields):
         self._get().heartbeat(now, fields)
@@ -233,8 +280,20 @@ class NullRadio:
     def __init__(self):
         self._done = []
 
-    def offer_hit(self, now, data):
+    def offer_hit(self, now, data, queued=None):
         self._done.append(data)
+
+    def note_totals(self, triggers, event_seq):
+        pass
+
+    def restore_state(self, data, shift_s):
+        pass
+
+    def persist(self):
+        return None
+
+    def take_dirty(self):
+        return False
 
     def heartbeat(self, now, fields):
         pass

@@ -22,6 +22,11 @@ documented failures map to reasons: ``busy``, ``not_joined``, ``no_free_channel`
 ``error``, ``timeout``. A reply the driver does not know is logged and fails the operation
 (``unknown_reply``), never passes as success. Keys are redacted from every log line.
 
+Low power (MCU): ``sleep()`` puts the modem into its low-power mode after an exchange (LoRa-E5
+``AT+LOWPOWER``, RAK3172 ``AT+LPM=1``) and sets ``asleep``; while ``asleep`` the next
+operation starts by waking the modem where its manual says so (LoRa-E5: any character wakes it,
+it answers ``+LOWPOWER: WAKEUP``; RUI3's automatic low power wakes on UART traffic by itself).
+
 Sessions: LoRa-E5 ``AT+JOIN`` answers ``Joined already`` when the modem holds a session;
 RAK3172 ``joined()`` asks ``AT+NJS=?``. Send first and join only on ``not_joined`` (paced by
 ``trapfw.uplink.JoinBackoff``): never rejoin on every wake.
@@ -94,9 +99,11 @@ class AtDriver:
     """Line parser and command sequencer shared by the modem drivers."""
 
     name = "modem"
+    join_attempts = 1  # attempts one join() makes (the caller books the airtime of each)
 
     def __init__(self, log=None):
         self.log = log or _print_log
+        self.asleep = False  # the modem is in its low-power mode (see the module docstring)
         self._rx = b""
         self._tx = []
         self._op = None
@@ -110,6 +117,10 @@ class AtDriver:
     def busy(self):
         """True while an operation waits for its replies."""
         return self._op is not None
+
+    def deadline(self):
+        """When the running operation times out (its ``now`` units)."""
+        return self._deadline
 
     def outgoing(self):
         """Bytes to write to the modem now (drains the buffer)."""
@@ -153,11 +164,22 @@ class AtDriver:
         """One uplink on ``fport``; unconfirmed unless ``confirmed``."""
         raise NotImplementedError
 
+    def sleep(self, now, timeout_s=3.0):
+        """The modem's low-power mode until the next operation (MCU: after every exchange)."""
+        raise NotImplementedError
+
+    def _wake_steps(self):
+        """Steps that wake a sleeping modem before an operation (none: it wakes by itself)."""
+        return []
+
     # -- sequencing -----------------------------------------------------------------------
 
     def _start(self, op, steps, now, timeout_s):
         if self._op is not None:
             raise ModemStateError(f"{self.name}: {op} started while {self._op} is running")
+        if self.asleep and op != "sleep":
+            steps = self._wake_steps() + list(steps)
+        self.asleep = False
         self._op, self._steps, self._info = op, list(steps), {}
         self._deadline = now + timeout_s
         self._result = None
@@ -192,6 +214,8 @@ class AtDriver:
         self._finish(False, verdict, line)
 
     def _finish(self, ok, reason, detail):
+        if (self._op == "sleep" and ok) or reason == TIMEOUT:
+            self.asleep = True  # asleep, or unknown after silence: wake it first next time
         if reason == UNKNOWN_REPLY:
             self.log(f"{self.name}: unknown reply {_redact(detail)!r} fails {self._op}")
         self._result = Result(

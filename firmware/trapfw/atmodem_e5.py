@@ -3,6 +3,13 @@
 Success: ``+MSGHEX: Done`` (``+CMSGHEX`` confirmed), ``+JOIN: Network joined`` ... ``+JOIN:
 Done``; ``AT+JOIN`` answers ``Joined already`` when the modem holds a session. Failures map to
 the core's reasons; ``No band in <ms>`` gives ``duty_cycle`` with ``retry_in_s``.
+
+Low power (Seeed LoRa-E5 AT Command Specification V1.0, ``AT+LOWPOWER``): ``AT+LOWPOWER``
+answers ``+LOWPOWER: SLEEP`` and the modem sleeps until a character arrives on its UART; the
+characters that wake it are not taken as a command, and it answers ``+LOWPOWER: WAKEUP``. So
+an operation on a sleeping modem starts with ``AT`` (ok on ``+LOWPOWER: WAKEUP``, or ``+AT:
+OK`` from a modem that was awake after all). US915/AU915 sub-band: ``AT+CH=NUM,8-15`` (FSB2),
+as in Seeed's LoRa-E5 wiki for TTN.
 """
 
 from trapfw.atmodem import (
@@ -37,7 +44,9 @@ E5_ERRORS = (
     ("DR error", DR_ERROR),
 )
 E5_CMD_ERRORS = {-1: BAD_PARAMETER, -10: UNKNOWN_COMMAND, -12: UNAVAILABLE}
-E5_REGIONS = ("EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470")
+E5_REGIONS = ("EU868", "US915", "AU915", "AS923", "IN865", "KR920", "RU864", "CN470")
+SUBBAND_REGIONS = ("US915", "AU915")  # 64 + 8 uplink channels; gateways listen on 8 of them
+_HARMLESS = ("+AT: OK", "+LOWPOWER: WAKEUP")  # late replies of a wake-up ``AT``
 
 
 def _split_e5(line):
@@ -58,6 +67,8 @@ class LoraE5(AtDriver):
         """(value, failure reason or None) of a line for command ``name``."""
         got, value = _split_e5(line)
         if got != name:
+            if line in _HARMLESS:
+                return "", WAIT
             if got is not None and value == "Done":
                 return "", WAIT  # a late "Done" of an earlier command: harmless
             return "", UNKNOWN_REPLY
@@ -94,13 +105,28 @@ class LoraE5(AtDriver):
 
         self._start("check", [("AT", handle)], now, timeout_s)
 
-    def configure(self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0):
-        """One-time OTAA setup (the modem keeps it in flash). Keys are never logged."""
+    def configure(
+        self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0, dr=None, adr=None, subband=2
+    ):
+        """One-time OTAA setup (the modem keeps it in flash). Keys are never logged.
+
+        ``dr``: the data rate to start (and join) at; ``adr``: True/False sends ``AT+ADR``;
+        ``subband`` (1-8): the 8-channel sub-band for US915/AU915. None leaves it as it is.
+        """
         if region not in E5_REGIONS:
             raise ValueError(f"lora-e5: unknown region {region!r}")
         steps = [
             self._echo_step("AT+MODE=LWOTAA", "MODE"),
-            self._echo_step("AT+DR=" + region, "DR"),
+            self._echo_step("AT+DR=" + region, "DR"),  # the band first: it resets the channels
+        ]
+        if subband is not None and region in SUBBAND_REGIONS:
+            lo = 8 * (subband - 1)
+            steps.append(self._echo_step(f"AT+CH=NUM,{lo}-{lo + 7}", "CH"))
+        if dr is not None:
+            steps.append(self._echo_step(f"AT+DR={dr}", "DR"))
+        if adr is not None:
+            steps.append(self._echo_step("AT+ADR=" + ("ON" if adr else "OFF"), "ADR"))
+        steps += [
             self._echo_step(f'AT+ID=DevEui,"{hex_id(dev_eui)}"', "ID"),
             self._echo_step(f'AT+ID=AppEui,"{hex_id(app_eui)}"', "ID"),
             self._echo_step(f'AT+KEY=APPKEY,"{hex_key(app_key)}"', "KEY"),
@@ -108,7 +134,24 @@ class LoraE5(AtDriver):
         ]
         self._start("configure", steps, now, timeout_s)
 
-    def join(self, now, timeout_s=60.0):
+    def sleep(self, now, timeout_s=3.0):
+        """``AT+LOWPOWER`` -> ``+LOWPOWER: SLEEP``: asleep until the next operation wakes it."""
+
+        def handle(line):
+            value, fail = self._reply("LOWPOWER", line)
+            if fail is not None:
+                return fail
+            return DONE if value == "SLEEP" else UNKNOWN_REPLY
+
+        self._start("sleep", [("AT+LOWPOWER", handle)], now, timeout_s)
+
+    def _wake_steps(self):
+        def handle(line):
+            return DONE if line in _HARMLESS else UNKNOWN_REPLY
+
+        return [("AT", handle)]
+
+    def join(self, now, timeout_s=60.0, attempts=1):
         """``AT+JOIN``: ok once joined (or ``Joined already``); ``join_failed`` otherwise."""
         self._start("join", [("AT+JOIN", self._join_line)], now, timeout_s)
 

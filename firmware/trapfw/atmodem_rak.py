@@ -3,6 +3,19 @@
 Every command answers a status line (``OK`` or ``AT_*_ERROR``) first; join and send then end
 with ``+EVT:JOINED`` / ``+EVT:TX_DONE`` (``+EVT:SEND_CONFIRMED_OK`` confirmed). ``joined()``
 asks ``AT+NJS=?`` whether the modem holds a session.
+
+From the RUI3 AT Command Manual (docs.rakwireless.com, RUI3 Serial Operating Modes) and the
+RUI3 sources (``service_lora.c``):
+
+* ``AT+JOIN=1:0:10:8``: join now, no auto-join, 10 s between attempts, up to 8 attempts. The
+  modem answers ``OK`` at once and makes the attempts by itself; every failed one prints
+  ``+EVT:JOIN_FAILED_RX_TIMEOUT`` (or ``_TX_TIMEOUT``, ``_<n>``), and a command meanwhile gets
+  ``AT_BUSY_ERROR``. So a join ends at ``+EVT:JOINED`` or at the last attempt's failure, and
+  its caller books the airtime of every attempt.
+* The duty-cycle status is spelled ``AT_DUTYCYLE_RESTRICTED`` by RUI3 (sic); the corrected
+  spelling is accepted too.
+* ``AT+LPM=1``: automatic low power, the modem sleeps whenever idle and wakes on UART input.
+* ``AT+MASK=0002``: US915/AU915 sub-band 2 (one bit per 8-channel sub-band).
 """
 
 from trapfw.atmodem import (
@@ -31,15 +44,23 @@ RAK_STATUS = {
     "AT_PARAM_ERROR": BAD_PARAMETER,
     "AT_BUSY_ERROR": BUSY,
     "AT_NO_NETWORK_JOINED": NOT_JOINED,
+    "AT_DUTYCYLE_RESTRICTED": DUTY_CYCLE,  # RUI3's own spelling (sic)
     "AT_DUTYCYCLE_RESTRICTED": DUTY_CYCLE,
+    "AT_TEST_PARAM_OVERFLOW": BAD_PARAMETER,
+    "AT_RX_ERROR": ERROR,
+    "AT_NO_CLASSB_ENABLE": ERROR,
     "AT_COMMAND_NOT_FOUND": UNKNOWN_COMMAND,
 }
+JOIN_ATTEMPTS = 8  # AT+JOIN=1:0:10:8, as in the RUI3 manual's example
+JOIN_INTERVAL_S = 10
+JOIN_ATTEMPT_S = 20  # one attempt: the interval + the join-accept windows (5 s / 6 s) + margin
 RAK_BANDS = {
     "CN470": 1,
     "RU864": 2,
     "IN865": 3,
     "EU868": 4,
     "US915": 5,
+    "AU915": 6,
     "KR920": 7,
     "AS923": 8,
 }  # RUI3 AT+BAND numbers (AS923 = AS923-1)
@@ -50,6 +71,7 @@ class Rak3172(AtDriver):
 
     name = "rak3172"
     baud = 115200
+    join_attempts = JOIN_ATTEMPTS
 
     def _status_step(self, cmd):
         """A command answered by a status line only."""
@@ -65,13 +87,27 @@ class Rak3172(AtDriver):
     def check(self, now, timeout_s=3.0):
         self._start("check", [self._status_step("AT")], now, timeout_s)
 
-    def configure(self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0):
-        """One-time OTAA setup (RUI3 keeps it in flash). Keys are never logged."""
+    def configure(
+        self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0, dr=None, adr=None, subband=2
+    ):
+        """One-time OTAA setup (RUI3 keeps it in flash). Keys are never logged.
+
+        ``dr``, ``adr``, ``subband``: as in the LoRa-E5 driver (``AT+DR``, ``AT+ADR``,
+        ``AT+MASK`` for US915/AU915); None leaves the modem's setting.
+        """
         if region not in RAK_BANDS:
             raise ValueError(f"rak3172: unknown region {region!r}")
         steps = [
             self._status_step("AT+NJM=1"),
             self._status_step(f"AT+BAND={RAK_BANDS[region]}"),
+        ]
+        if subband is not None and region in ("US915", "AU915"):
+            steps.append(self._status_step("AT+MASK=%04X" % (1 << (subband - 1))))
+        if dr is not None:
+            steps.append(self._status_step(f"AT+DR={dr}"))
+        if adr is not None:
+            steps.append(self._status_step("AT+ADR=" + ("1" if adr else "0")))
+        steps += [
             self._status_step("AT+DEVEUI=" + hex_id(dev_eui).replace(":", "")),
             self._status_step("AT+APPEUI=" + hex_id(app_eui).replace(":", "")),
             self._status_step("AT+APPKEY=" + hex_key(app_key)),
@@ -98,11 +134,22 @@ class Rak3172(AtDriver):
 
         self._start("joined", [("AT+NJS=?", handle)], now, timeout_s)
 
-    def join(self, now, timeout_s=60.0):
-        """``AT+JOIN=1:0:10:8`` (join now, no auto-join, 10 s between 8 attempts)."""
-        self._start("join", [("AT+JOIN=1:0:10:8", self._join_line)], now, timeout_s)
+    def sleep(self, now, timeout_s=3.0):
+        """``AT+LPM=1``: RUI3's automatic low power (asleep whenever idle, wakes on UART)."""
+        self._start("sleep", [self._status_step("AT+LPM=1")], now, timeout_s)
 
-    def _join_line(self, line):
+    def join(self, now, timeout_s=None, attempts=JOIN_ATTEMPTS):
+        """``AT+JOIN=1:0:10:<attempts>``: the modem makes up to ``attempts`` attempts itself."""
+        if timeout_s is None:
+            timeout_s = attempts * JOIN_ATTEMPT_S + 10
+
+        def handle(line):
+            return self._join_line(line, attempts)
+
+        cmd = f"AT+JOIN=1:0:{JOIN_INTERVAL_S}:{attempts}"
+        self._start("join", [(cmd, handle)], now, timeout_s)
+
+    def _join_line(self, line, attempts):
         if line == "OK":
             self._info["accepted"] = True
             return WAIT
@@ -113,7 +160,11 @@ class Rak3172(AtDriver):
         if line == "+EVT:JOINED":
             self._info["joined"] = True
             return DONE
-        if line.startswith("+EVT:JOIN_FAILED"):
+        if line.startswith("+EVT:JOIN_FAILED") or line == "+EVT:JOIN FAILED":
+            failed = self._info.get("failed", 0) + 1
+            self._info["failed"] = failed
+            if failed < attempts:
+                return WAIT  # the modem tries again by itself
             self._info["joined"] = False
             return JOIN_FAILED
         return UNKNOWN_REPLY

@@ -56,6 +56,8 @@ SHUTDOWN_TIMEOUT = "shutdown_timeout"
 PI_HALTED = "pi_halted"
 LINK_FAIL = "link_fail"
 QUEUE_FULL = "queue_full"
+BAD_HIT = "bad_hit"
+HIT_BYTES = 11  # a hit uplink is exactly 11 bytes (trapfw.payload_core.MAX_PAYLOAD)
 UNDEFINED = "undefined"
 
 SEQ_MASK = 0xFFFFFF
@@ -73,6 +75,7 @@ PERSISTENT = (
     "hb_triggers",
     "hb_hits",
     "queue",
+    "queue_at",
 )
 VOLATILE = (
     "name",
@@ -100,6 +103,7 @@ class State:
         self.booted_at = self.next_heartbeat = self.lockout_until = 0
         self.hb_triggers = self.hb_hits = 0  # counters at the last heartbeat
         self.queue: tuple = ()  # hit uplink payloads acknowledged to the Pi, oldest first
+        self.queue_at: tuple = ()  # when each of them was acknowledged, ms (its age keeps growing)
         self.battery_mv = 0  # 0 = not measured yet: never boot the Pi on that
         self.pi_on_at = None  # when the Pi was powered, ms
         self.deadline = None  # the current state's timeout, ms
@@ -136,7 +140,9 @@ def restore(cfg, saved):
     state = State(cfg)
     for key in PERSISTENT:
         if key in saved:
-            setattr(state, key, tuple(saved[key]) if key == "queue" else saved[key])
+            setattr(state, key, tuple(saved[key]) if key in ("queue", "queue_at") else saved[key])
+    if len(state.queue_at) != len(state.queue):  # an older record without the times
+        state.queue_at = (0,) * len(state.queue)
     return state
 
 
@@ -161,8 +167,11 @@ def next_deadline(state):
     return min(times)
 
 
-def can_accept_hit(state):
-    """False when the hit queue is full: the link answers NACK busy and the Pi keeps it."""
+def can_accept_hit(state, body=None):
+    """False when the hit queue is full (the link answers NACK busy and the Pi keeps it) or
+    ``body`` is not an 11-byte hit uplink (it would not fit the sized state record)."""
+    if body is not None and len(body) != HIT_BYTES:
+        return False
     return len(state.queue) < state.cfg.max_queue
 
 
@@ -234,6 +243,7 @@ def heartbeat_fields(state):
         "hits": state.hits - state.hb_hits,
         "hits_unsent": min(len(state.queue), state.hits - state.hb_hits),
         "temp_c": state.temp_c,
+        "triggers_total": state.triggers,  # the radio reports what changed since its last one
     }
 
 
@@ -288,22 +298,29 @@ def _boot(state, value, now):
 
 
 def _hit(state, value, now):
-    if not can_accept_hit(state):
-        return state.replace(faults=state.faults + 1, reason=QUEUE_FULL), [("fault", QUEUE_FULL)]
-    new = state.replace(queue=state.queue + (bytes(value),), hits=state.hits + 1)  # noqa: RUF005
+    if not can_accept_hit(state, value):
+        reason = BAD_HIT if len(value) != HIT_BYTES else QUEUE_FULL
+        return state.replace(faults=state.faults + 1, reason=reason), [("fault", reason)]
+    new = state.replace(
+        queue=state.queue + (bytes(value),),  # noqa: RUF005 (no * in MicroPython tuples)
+        queue_at=state.queue_at + (now,),  # noqa: RUF005
+        hits=state.hits + 1,
+    )
     return new, [("save",)]
 
 
 def _uplinked(state, value, now):
     """The radio is done with a queued hit (value: its bytes; None: the oldest)."""
-    queue = list(state.queue)
+    queue, times = list(state.queue), list(state.queue_at)
     if value is None and queue:
-        queue.pop(0)
+        at = 0
     elif value in queue:
-        queue.remove(value)
+        at = queue.index(value)
     else:
         return state, []
-    return state.replace(queue=tuple(queue)), [("save",)]
+    queue.pop(at)
+    times.pop(at)
+    return state.replace(queue=tuple(queue), queue_at=tuple(times)), [("save",)]
 
 
 def _hello(state, value, now):

@@ -5,12 +5,27 @@ Board profiles (pins from ``trapfw.pins``, generated from hardware/pinmap.toml):
 * esp32 (default): the PIR wakes the chip from deep sleep through ext0 (an RTC GPIO). Deep
   sleep resets the chip, so every wake starts in `main` again with the state from NVS; the
   clock is the RTC (``time.time_ns``), which keeps running through deep sleep.
-* rp2 (Pico): DORMANT cannot wake on a GPIO, so the Pico sleeps with timed ``lightsleep`` in
-  slices shorter than the watchdog (max 8388 ms) and the PIR pin IRQ ends a slice early. The
-  state lives in LittleFS files.
+* rp2 (Pico): MicroPython's rp2 port arms no GPIO wake for DORMANT (``lightsleep()``
+  without a timeout; MicroPython issue 7035; the RP2040 itself can wake from DORMANT on a GPIO
+  edge), so the Pico sleeps with timed ``lightsleep`` in slices shorter than the watchdog
+  (max 8388 ms) and the PIR pin IRQ ends a slice early. The state lives in LittleFS files.
+
+Pins follow the hardware while the Pi is off: the link's TX pin becomes an input with a
+pull-down (a driven TX would back-power the unpowered Pi through its RX pin), and is a UART
+again when the Pi is powered. The battery ADC on an ESP32 is set to 11 dB attenuation (about
+0-3.1 V): MicroPython <= 1.25 leaves it at 0 dB (about 1.1 V full scale), where the divider's
+1.65-2.1 V saturates. While an AT reply is awaited the board waits in short ``time.sleep_ms``
+slices (the CPU idles; UART reception goes on into the driver's ring buffer) and returns as
+soon as a byte arrives: ``lightsleep`` would stop the UART clocks (ESP32 light sleep wakes on
+UART0/1 only and loses the waking bytes; MicroPython does not expose it).
 
 The watchdog is fed only in `main`'s loop, once per pass, never from an IRQ or a timer. IRQ
 handlers only set a flag.
+
+Safe mode (re-flashing a deployed unit, see docs/firmware.md): with a file ``/safemode`` on the
+board, `main` returns before it starts the watchdog or the app, leaving the REPL. On a cold
+boot (not a wake from deep sleep) `boot` waits SAFE_WINDOW_MS for a Ctrl-C on the USB REPL
+(mpremote sends one when it connects) and then writes ``/safemode``.
 """
 
 import json
@@ -22,9 +37,13 @@ import trapfw
 from trapfw import app, pins, state
 
 SETTINGS_FILE = "/settings.json"
+SAFE_FILE = "/safemode"
+SAFE_WINDOW_MS = 2000  # cold boots only: a wake from deep sleep does not wait
 SLOTS = 4
 RTC_BYTES = 2048  # ESP32 RTC slow memory available to MicroPython
 PIR_HIGH_RECHECK_MS = 2000  # a PIR holds its output high for seconds after motion
+WAIT_SLICE_MS = 10  # polling step while a reply is awaited (a 10-character line at 9600 baud)
+MODEM_RESET_MS = 10  # reset pulse (LoRa-E5 and RAK3172: active low)
 
 
 class Board:
@@ -40,14 +59,11 @@ class Board:
         self._pir = machine.Pin(p["pir"], machine.Pin.IN)
         self._pir_flag = False
         self._pir.irq(trigger=machine.Pin.IRQ_RISING, handler=self._on_pir)
-        self._adc = machine.ADC(machine.Pin(p["battery_adc"]))
+        self._adc = _battery_adc(cfg.board, p["battery_adc"])
         uart_ids = (2, 1) if cfg.board == "esp32" else (0, 1)
-        self.pi_uart = machine.UART(
-            uart_ids[0],
-            cfg.link_baud,
-            tx=machine.Pin(p["pi_uart_tx"]),
-            rx=machine.Pin(p["pi_uart_rx"]),
-        )
+        self._pi_uart_id = uart_ids[0]
+        self.pi_uart = None
+        self._pi_tx_off()  # the Pi is off at boot
         modem_baud = 115200 if cfg.modem == "rak3172" else 9600
         self.modem_uart = machine.UART(
             uart_ids[1], modem_baud, tx=machine.Pin(p["modem_tx"]), rx=machine.Pin(p["modem_rx"])
@@ -68,14 +84,43 @@ class Board:
         return self._halt.value() == 1
 
     def pi_power(self, on):
+        if on:
+            self._pi_tx_on()
         self._power.value(1 if on else 0)
+        if not on:
+            self._pi_tx_off()
+
+    def _pi_tx_on(self):
+        if self.pi_uart is None:
+            p = self.p
+            self.pi_uart = machine.UART(
+                self._pi_uart_id,
+                self.cfg.link_baud,
+                tx=machine.Pin(p["pi_uart_tx"]),
+                rx=machine.Pin(p["pi_uart_rx"]),
+            )
+
+    def _pi_tx_off(self):
+        """TX to an input with a pull-down: no current into the unpowered Pi's RX pin."""
+        if self.pi_uart is not None:
+            self.pi_uart.deinit()
+            self.pi_uart = None
+        machine.Pin(self.p["pi_uart_tx"], machine.Pin.IN, machine.Pin.PULL_DOWN)
 
     def pi_read(self):
-        n = self.pi_uart.any()
-        return self.pi_uart.read(n) if n else None
+        uart = self.pi_uart
+        n = uart.any() if uart is not None else 0
+        return uart.read(n) if uart is not None and n else None
 
     def pi_write(self, data):
-        self.pi_uart.write(data)
+        if self.pi_uart is not None:  # an unpowered Pi hears nothing
+            self.pi_uart.write(data)
+
+    def modem_reset(self):
+        """Pulse the modem's reset pin (active low), then let its own pull-up hold it."""
+        pin = machine.Pin(self.p["modem_reset"], machine.Pin.OUT, value=0)
+        time.sleep_ms(MODEM_RESET_MS)
+        pin.init(machine.Pin.IN)
 
     def battery_mv(self):
         read_uv = getattr(self._adc, "read_uv", None)  # ESP32: calibrated microvolts
@@ -117,20 +162,34 @@ class Board:
         return "pir" if reason == getattr(machine, "EXT0_WAKE") else "wake"  # noqa: B009
 
     def sleep(self, ms, deep):
-        """Sleep up to ``ms``; ``deep`` allows ESP32 deep sleep (which resets the chip)."""
+        """Sleep up to ``ms``; ``deep`` allows ESP32 deep sleep (which resets the chip).
+
+        Not ``deep`` (the Pi is on, or the modem or the link is mid-exchange): wait in short
+        slices and return as soon as a UART has bytes or the PIR fired.
+        """
         if ms <= 0:
             return
-        if self.kind == "esp32" and deep:
+        if not deep:
+            self.wait(min(ms, self.cfg.wdt_ms // 2))
+            return
+        if self.kind == "esp32":
             if self._pir.value():  # still high from the last motion: arming would wake at once
                 machine.deepsleep(min(ms, PIR_HIGH_RECHECK_MS))
             esp32 = __import__("esp32")  # exists on the ESP32 build only
             esp32.wake_on_ext0(self._pir, esp32.WAKEUP_ANY_HIGH)
             machine.deepsleep(ms)
-        slice_ms = min(ms, self.cfg.wdt_ms // 2)
-        if deep and not self._pir_flag:
-            machine.lightsleep(slice_ms)  # rp2: timed lightsleep; the PIR IRQ ends it early
-        else:
-            time.sleep_ms(min(slice_ms, 20))
+        if not self._pir_flag:  # rp2: timed lightsleep; the PIR IRQ ends it early
+            machine.lightsleep(min(ms, self.cfg.wdt_ms // 2))
+
+    def wait(self, ms):
+        """Idle up to ``ms`` in short sleeps; back at once when a UART has bytes or the PIR."""
+        left = ms
+        while left > 0:
+            if self._pir_flag or self.modem_uart.any() or (self.pi_uart and self.pi_uart.any()):
+                return
+            step = min(left, WAIT_SLICE_MS)
+            time.sleep_ms(step)
+            left -= step
 
     def rtc_load(self):
         """Bytes kept in ESP32 RTC memory through deep sleep (b"" elsewhere or when empty)."""
@@ -139,8 +198,11 @@ class Board:
         return bytes(machine.RTC().memory())
 
     def rtc_save(self, data):
-        if self.kind == "esp32" and len(data) <= RTC_BYTES:
-            machine.RTC().memory(data)
+        if self.kind != "esp32":
+            return
+        if len(data) > RTC_BYTES:  # bounded by LoraRadio.snapshot: never silently dropped
+            raise ValueError(f"RTC snapshot of {len(data)} bytes > {RTC_BYTES}")
+        machine.RTC().memory(data)
 
     def slots(self):
         if self.kind == "esp32":
@@ -199,23 +261,53 @@ def load_settings(path=SETTINGS_FILE):
     return app.Config(values)
 
 
+def _adc_kwargs(board):
+    if board != "esp32":
+        return {}
+    return {"atten": getattr(machine.ADC, "ATTN_11DB")}  # noqa: B009 (ESP32-only name)
+
+
+def _battery_adc(board, pin):
+    """The battery ADC; ESP32: 11 dB attenuation, whatever the MicroPython default."""
+    return machine.ADC(machine.Pin(pin), **_adc_kwargs(board))
+
+
+def safe_mode():
+    try:
+        open(SAFE_FILE).close()
+    except OSError:
+        return False
+    return True
+
+
 def boot():
-    """boot.py: hold the Pi's power switch off before anything else runs."""
+    """boot.py: hold the Pi's power switch off first; on a cold boot, offer safe mode."""
     with open(SETTINGS_FILE) as f:
         board = json.load(f).get("board", "esp32")
     machine.Pin(pins.BOARDS[board]["pi_power"], machine.Pin.OUT, value=0)
+    if machine.reset_cause() == machine.DEEPSLEEP_RESET or safe_mode():
+        return  # a wake from deep sleep costs no waiting
+    try:
+        time.sleep_ms(SAFE_WINDOW_MS)  # Ctrl-C from mpremote lands here
+    except KeyboardInterrupt:
+        with open(SAFE_FILE, "w") as f:
+            f.write("safe mode: remove this file (or re-flash) to run the firmware\n")
+        print("camtrap: safe mode; the app and the watchdog stay off")
 
 
 def _lora(board, cfg):
     from trapfw.radio import LoraRadio
 
-    radio = LoraRadio(board.modem_uart, cfg, board.now_ms())
+    radio = LoraRadio(board.modem_uart, cfg, board.now_ms(), reset_modem=board.modem_reset)
     radio.restore(board.rtc_load())  # the airtime spent before the last deep sleep
     return radio
 
 
 def main():
     """main.py: build the board and loop forever (the watchdog is fed here only)."""
+    if safe_mode():
+        print("camtrap: safe mode (" + SAFE_FILE + "): no watchdog, no app; the REPL is yours")
+        return
     cfg = load_settings()
     board = Board(cfg)
     wdt = machine.WDT(timeout=cfg.wdt_ms)

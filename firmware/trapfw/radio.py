@@ -6,107 +6,257 @@ LoRa-E5 or ``trapfw.atmodem_rak`` for the RAK3172; only that one is imported) dr
 and this class pumps them over a UART-like ``uart`` (``write``, ``any``, ``read``). It is the
 ``radio`` of ``trapfw.app.App``::
 
-    offer_hit(now_ms, data)   a queued hit (the Pi's exact LoRa bytes)
-    heartbeat(now_ms, fields) the state machine says a heartbeat is due
-    poll(now_ms, battery_mv)  -> hits the radio is done with (sent, or folded into a heartbeat)
-    busy() / next_wake(now_ms)
+    offer_hit(now_ms, data, queued_ms)  a queued hit (the Pi's exact LoRa bytes)
+    heartbeat(now_ms, fields)           the state machine says a heartbeat is due
+    note_totals(triggers, event_seq)    the state machine's counters, for the heartbeat
+    poll(now_ms, battery_mv)            -> hits the radio is done with (sent, or folded)
+    busy() / next_wake(now_ms) / take_dirty()
+    persist() / restore_state(data, shift_s)   what survives a reset, in the state record
+    snapshot() / restore(data)                 the airtime log, in ESP32 RTC memory
 
-A hit the scheduler folds into a heartbeat (no airtime left) counts as done: the heartbeat's
-``hits_unsent`` reports it. The modem is configured once after a cold boot and joined only
-when a send says "not joined", paced by ``JoinBackoff``.
+What survives a reset (an ESP32 resets at every wake from deep sleep) lives in the state
+record (``persist``, ~40 bytes): the heartbeat counters (triggers reported so far, hits dealt
+with and folded since the last heartbeat, the best folded hit's class), whether a heartbeat is
+pending, the join back-off (RP002: ``uplink.JoinBackoff``) and whether the modem is joined,
+and the hash of the settings the modem was last configured with: the OTAA setup goes out once
+after the settings change, not at every wake. The hits' ages come from the state machine's
+queue times. The 24 h airtime log and the sub-band closures are bigger and only matter for a
+day: they go to RTC memory (``snapshot``, at most ~800 bytes: the log merges per hour).
+
+After every exchange the modem is put into its low-power mode (``driver.sleep``); a hung modem
+(``RESET_AFTER`` silent exchanges in a row) is reset through its reset pin (``reset_modem``).
+A send without a clear answer (timeout, unknown reply) is charged its airtime anyway, in case
+it went out. While the modem is not joined nothing is sent (it would only hear "not joined");
+the radio waits for the join back-off instead.
 """
 
-import json
+import binascii
+import struct
 import sys
 
 import trapfw
 from trapfw import atmodem, payload_core, uplink
 
 RETRY_S = 60
+RESET_AFTER = 3  # silent exchanges in a row before the modem's reset pin is pulsed
+RESET_SETTLE_S = 2  # a reset modem boots and prints its banner: leave it alone meanwhile
+FAR_S = 10 * 365 * 86400  # "not scheduled": the state machine says when a heartbeat is due
+MAYBE_SENT = (atmodem.TIMEOUT, atmodem.UNKNOWN_REPLY)
+_STATE = ">BIIHHBBBddhf"  # see persist()
+_STATE_VERSION = 1
+_RTC_VERSION = 2
+_KINDS = ("hit", "heartbeat")
+
+
+def settings_hash(cfg):
+    """CRC-32 of the settings the modem's one-time setup depends on (never 0)."""
+    keys = (cfg.modem, cfg.lora_region, cfg.dev_eui, cfg.join_eui, cfg.app_key, cfg.lora_dr)
+    text = "|".join(str(v) for v in keys) + f"|{cfg.lora_adr}|{cfg.lora_subband}"
+    return (binascii.crc32(text.encode()) & 0xFFFFFFFF) or 1
 
 
 class LoraRadio:
     """See the module docstring."""
 
-    def __init__(self, uart, cfg, now_ms, driver=None, configure=True):
+    def __init__(self, uart, cfg, now_ms, driver=None, configure=True, reset_modem=None):
         self.uart = uart
         self.cfg = cfg
         if driver is None:
             driver = atmodem.driver_class(cfg.modem)()
         self.driver = driver
+        self.reset_modem = reset_modem
+        now = now_ms / 1000
         self.sched = uplink.UplinkScheduler(
             cfg.lora_region,
-            now=now_ms / 1000,
+            now=now,
+            dr=None if cfg.lora_dr < 0 else cfg.lora_dr,
             daily_budget_s=cfg.daily_airtime_s,
             heartbeat_interval_s=cfg.heartbeat_s,
             max_queue=cfg.max_queue,
+            log_merge_s=3600,
         )
+        from trapfw import airtime
+
+        phy = uplink.JOIN_REQUEST_PHY_BYTES
+        self.join_s = airtime.time_on_air_ms(self.sched.sf, self.sched.bw, phy) / 1000
         if sys.implementation.name == "micropython":
             trapfw.unload("airtime")  # the scheduler keeps plain numbers: ~3.5 KB back
+        self.sched.heartbeat_due = now + FAR_S
         self.backoff = uplink.JoinBackoff()
         self.backoff.joined()  # assume the modem kept its session; a send says otherwise
         self.offered = []
         self.temp_c = None
-        self.op: tuple | None = None  # ("configure"|"join"|"send", uplink or None)
-        self._configure = configure and bool(cfg.app_key)
+        self.op: tuple | None = None  # ("configure"|"join"|"send"|"sleep", uplink or None)
+        self.want_hash = settings_hash(cfg) if configure and cfg.app_key else 0
+        self.configured_hash = 0
+        self.triggers_total = self.reported_triggers = self.event_seq = 0
+        self.hb_pending = False
+        self._hb_total = 0
+        self.silent = 0  # exchanges in a row the modem did not answer
+        self.resets = 0
+        self.hold_until = 0.0
+        self.dirty = False
+        driver.asleep = True  # after a reset of the MCU the modem may well be asleep
 
-    def offer_hit(self, now_ms, data):
+    # -- inputs -------------------------------------------------------------------------
+
+    def offer_hit(self, now_ms, data, queued_ms=None):
         try:
             fields = payload_core.decode_hit(data)
         except payload_core.PayloadError:
             self.offered.append(data)  # not a hit we can send: released at the next poll
             return
-        self.sched.note_event(fields["event_seq"])
-        self.sched.offer_hit(now_ms / 1000, data, fields["score"], fields["class_code"])
+        queued = None if queued_ms is None else min(queued_ms, now_ms) / 1000
+        self.sched.offer_hit(
+            now_ms / 1000, data, fields["score"], fields["class_code"], queued_at=queued
+        )
         self.offered.append(data)
+        self.dirty = True  # a fold changes the heartbeat counters
 
     def heartbeat(self, now_ms, fields):
         self.temp_c = fields.get("temp_c")
+        self.note_totals(fields.get("triggers_total", self.triggers_total), None)
+        seq = fields.get("last_event_seq")
+        if seq is not None:
+            self.event_seq = seq
+        self.hb_pending = True
         self.sched.heartbeat_due = min(self.sched.heartbeat_due, now_ms / 1000)
+        self.dirty = True
+
+    def note_totals(self, triggers, event_seq):
+        """The state machine's trigger counter and newest event sequence (the truth)."""
+        self.triggers_total = triggers
+        if event_seq is not None:
+            self.event_seq = event_seq
+
+    # -- the loop -----------------------------------------------------------------------
 
     def busy(self):
         return self.op is not None
 
     def next_wake(self, now_ms):
+        now = now_ms / 1000
         if self.op is not None:
+            return int(self.driver.deadline() * 1000)  # a reply wakes the board before that
+        if now < self.hold_until:
+            return int(self.hold_until * 1000)
+        if self._needs_setup() or not self.driver.asleep:
             return now_ms
-        wake = self.sched.next_wake(now_ms / 1000)
+        if not self.backoff.is_joined:
+            at = self.backoff.next_at(now, self._join_attempts(now) * self.join_s)
+            return None if at is None else int(at * 1000)
+        wake = self.sched.next_wake(now)
         return None if wake is None else int(wake * 1000)
 
     def poll(self, now_ms, battery_mv):
         now = now_ms / 1000
         self._pump(now)
-        if self.op is None:
+        if self.op is None and now >= self.hold_until:
             self._start_next(now, battery_mv)
         out = self.driver.outgoing()
         if out:
             self.uart.write(out)
         return self._released()
 
-    # -- surviving ESP32 deep sleep (a reset): the airtime already spent must not be forgotten
+    def take_dirty(self):
+        """True once after the persistent state changed (the caller then saves it)."""
+        dirty, self.dirty = self.dirty, False
+        return dirty
 
-    def snapshot(self):
-        """The scheduler's airtime log, sub-band closures and heartbeat time, as bytes."""
-        s = self.sched
-        state = [[list(e) for e in s.log], [b[1] for b in s.bands], s.heartbeat_due]
-        return json.dumps(state).encode()
+    # -- what survives a reset ----------------------------------------------------------
 
-    def restore(self, data):
-        """Undo a reset with `snapshot` bytes (from ESP32 RTC memory); bad bytes are ignored."""
-        try:
-            log, ready, heartbeat_due = json.loads(data)
-        except (ValueError, TypeError):
+    def persist(self):
+        """The state-record part of the radio, as bytes (see the module docstring)."""
+        s, b = self.sched, self.backoff
+        flags = (1 if b.is_joined else 0) | (2 if self.hb_pending else 0)
+        flags |= 4 if b.first is not None else 0  # times may be < 0 after a clock rebase
+        cls = 255 if s.unsent_class is None else s.unsent_class
+        score = 255 if s.unsent_score < 0 else int(s.unsent_score * 200 + 0.5)
+        return struct.pack(
+            _STATE,
+            _STATE_VERSION,
+            self.configured_hash,
+            self.reported_triggers & 0xFFFFFFFF,
+            min(s.hits, 0xFFFF),
+            min(s.hits_unsent, 0xFFFF),
+            cls,
+            min(score, 255),
+            flags,
+            0.0 if b.first is None else b.first,
+            b.ready_at,
+            b.window,
+            b.used,
+        )
+
+    def restore_state(self, data, shift_s=0.0):
+        """Undo a reset with `persist` bytes; ``shift_s``: how far the clock jumped back."""
+        if not data or len(data) != struct.calcsize(_STATE):
             return False
-        s = self.sched
-        if len(ready) != len(s.bands):
+        values = struct.unpack(_STATE, data)
+        if values[0] != _STATE_VERSION:
             return False
-        s.log = [tuple(e) for e in log]
-        for band, at in zip(s.bands, ready):  # noqa: B905 (MicroPython zip has no strict)
-            band[1] = at
-        s.heartbeat_due = heartbeat_due
+        _, self.configured_hash, self.reported_triggers, hits, unsent, cls, score, flags = values[
+            :8
+        ]
+        s, b = self.sched, self.backoff
+        s.hits, s.hits_unsent = hits, unsent
+        s.unsent_class = None if cls == 255 else cls
+        s.unsent_score = -1.0 if score == 255 else score / 200
+        b.is_joined = bool(flags & 1)
+        self.hb_pending = bool(flags & 2)
+        first, b.ready_at, b.window, b.used = values[8:]
+        b.first = first if flags & 4 else None
+        b.shift(shift_s)
+        if self.hb_pending:
+            s.heartbeat_due = s.heartbeat_not_before
         return True
 
-    # -- internals
+    def snapshot(self):
+        """The airtime log and sub-band closures, bounded: for ESP32 RTC memory."""
+        s = self.sched
+        out = bytearray(struct.pack(">BBB", _RTC_VERSION, len(s.bands), len(s.log)))
+        for band in s.bands:
+            out += struct.pack(">d", band[1])
+        for t, a, k in s.log:  # airtime in whole ms, rounded up: never less than spent
+            out += struct.pack(">dIB", t, int(a * 1000) + 1, _KINDS.index(k))
+        return bytes(out)
+
+    def restore(self, data):
+        """Undo a deep sleep with `snapshot` bytes (from RTC memory); bad bytes are ignored."""
+        if not data or len(data) < 3:
+            return False
+        try:
+            version, nbands, nlog = struct.unpack(">BBB", data[:3])
+            if version != _RTC_VERSION or nbands != len(self.sched.bands):
+                return False
+            if len(data) != 3 + 8 * nbands + 13 * nlog:
+                return False
+            at = 3
+            ready = []
+            for _ in range(nbands):
+                ready.append(struct.unpack(">d", data[at : at + 8])[0])
+                at += 8
+            log = []
+            for _ in range(nlog):
+                t, a, k = struct.unpack(">dIB", data[at : at + 13])
+                log.append((t, a / 1000, _KINDS[k]))
+                at += 13
+        except (ValueError, TypeError, IndexError):
+            return False
+        for band, t in zip(self.sched.bands, ready):  # noqa: B905 (MicroPython zip has no strict)
+            band[1] = t
+        self.sched.log = log
+        return True
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _needs_setup(self):
+        return self.want_hash != 0 and self.configured_hash != self.want_hash
+
+    def _join_attempts(self, now):
+        most = getattr(self.driver, "join_attempts", 1)
+        fits = int(self.backoff.allowance(now) / self.join_s) if self.join_s > 0 else most
+        return max(1, min(most, fits))
 
     def _pump(self, now):
         n = self.uart.any()
@@ -120,35 +270,90 @@ class LoraRadio:
             self._finished(now, result)
 
     def _finished(self, now, result):
-        if self.op is None:
-            return
-        kind, up = self.op
+        kind, up = self.op or ("", None)
         self.op = None
-        if kind == "join" and result.ok:
+        self._count_silence(now, result)
+        if kind == "configure":
+            if result.ok:
+                self.configured_hash = self.want_hash
+                self.dirty = True
+            else:
+                self.hold_until = now + RETRY_S
+        elif kind == "join" and result.ok:
             self.backoff.joined()
-        elif kind == "send" and result.ok:
-            self.sched.sent(now, up)
+            self.dirty = True
         elif kind == "send":
-            if result.reason == atmodem.NOT_JOINED:
-                self.backoff.lost()
-            self.sched.failed(now, up, result.retry_in_s or RETRY_S)
+            self._send_done(now, up, result)
+
+    def _send_done(self, now, up, result):
+        s = self.sched
+        if result.ok:
+            s.sent(now, up)
+            if up.kind == "heartbeat":
+                self.reported_triggers = self._hb_total
+                self.hb_pending = False
+                s.heartbeat_due = now + FAR_S
+            self.dirty = True
+            return
+        if result.reason in MAYBE_SENT:
+            s.charge(now, up)  # it may have gone out: docs/lora.md, "Uplink scheduler policy"
+        if result.reason == atmodem.NOT_JOINED:
+            self.backoff.lost()
+            self.dirty = True
+        s.failed(now, up, result.retry_in_s or RETRY_S)
+
+    def _count_silence(self, now, result):
+        if result.reason != atmodem.TIMEOUT:
+            self.silent = 0
+            return
+        self.silent += 1
+        if self.silent >= RESET_AFTER and self.reset_modem is not None:
+            self.reset_modem()  # a hung modem: its reset pin is the only way out
+            self.resets += 1
+            self.silent = 0
+            self.driver.asleep = False  # it boots awake
+            self.hold_until = now + RESET_SETTLE_S
 
     def _start_next(self, now, battery_mv):
         cfg = self.cfg
-        if self._configure:
-            self._configure = False
+        if self._needs_setup():
             self.op = ("configure", None)
-            self.driver.configure(now, cfg.lora_region, cfg.dev_eui, cfg.join_eui, cfg.app_key)
+            dr = None if cfg.lora_dr < 0 else cfg.lora_dr
+            self.driver.configure(
+                now,
+                cfg.lora_region,
+                cfg.dev_eui,
+                cfg.join_eui,
+                cfg.app_key,
+                dr=self.sched.dr if dr is None else dr,
+                adr=cfg.lora_adr,
+                subband=cfg.lora_subband,
+            )
             return
-        if not self.backoff.is_joined and self.backoff.may_join(now) and cfg.app_key:
-            self.backoff.attempted(now, self.sched.frame_s)
-            self.op = ("join", None)
-            self.driver.join(now)
-            return
-        up = self.sched.next_uplink(now, battery_mv, self.temp_c)
-        if up is not None:
-            self.op = ("send", up)
-            self.driver.send(up.fport, up.data, now, up.confirmed)
+        if not self.backoff.is_joined:
+            attempts = self._join_attempts(now)
+            if self.backoff.may_join(now, attempts * self.join_s):
+                self.backoff.attempted(now, attempts * self.join_s)  # every attempt it makes
+                self.dirty = True
+                self.op = ("join", None)
+                self.driver.join(now, attempts=attempts)
+                return
+        else:
+            up = self._next_uplink(now, battery_mv)
+            if up is not None:
+                self.op = ("send", up)
+                self.driver.send(up.fport, up.data, now, up.confirmed)
+                return
+        if not self.driver.asleep:
+            self.op = ("sleep", None)
+            self.driver.sleep(now)
+
+    def _next_uplink(self, now, battery_mv):
+        s = self.sched
+        self._hb_total = self.triggers_total
+        s.triggers = max(0, self.triggers_total - self.reported_triggers)
+        s.last_event_seq = self.event_seq
+        return s.next_uplink(now, battery_mv, self.temp_c)
 
     def _released(self):
         held = [h.data for h in self.sched.queue]

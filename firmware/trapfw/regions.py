@@ -42,6 +42,16 @@ TABLE = {
         None,
         "FCC: no duty cycle, 400 ms dwell time per channel; DR0 carries 11 bytes",
     ),
+    "AU915": (
+        ((12, 125), (11, 125), (10, 125), (9, 125), (8, 125), (7, 125), (8, 500)),
+        (51, 51, 51, 115, 242, 242, 242),
+        (("915-928", 915_000_000, 928_000_000, 1.0),),
+        (916_800_000,),  # FSB2 (channels 8-15), the sub-band TTN's AU915 gateways listen on
+        400,
+        (0, 0, 11, 53, 125, 242, 242),
+        "ACMA: no duty cycle; uplink dwell time on by default (LoRaMac-node RegionAU915.h): "
+        "DR0/DR1 unusable, DR2 (SF10) carries 11 bytes; 8-channel gateways: set the sub-band",
+    ),
     "AS923": (
         _EU_DRS,
         _EU_PAYLOADS,

@@ -20,7 +20,7 @@ except ImportError:  # MicroPython: annotations are not evaluated there
     pass
 
 # key: (default, lo, hi) for numbers; (default, choices) for strings with a fixed set;
-# (default, min_len, max_len, charset) for free strings.
+# (default, min_len, max_len, charset) for free strings; (default,) for booleans.
 _HEX = "0123456789abcdefABCDEF"
 _ID = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 SPEC = {
@@ -38,12 +38,19 @@ SPEC = {
     "battery_period_s": (60, 5, 3600),
     "heartbeat_s": (86400, 600, 604800),
     "wdt_ms": (8000, 1000, 8388),
-    "max_queue": (8, 1, 16),
+    "max_queue": (8, 1, 16),  # trapfw.state.MAX_QUEUE: the state record is sized for 16
     "link_baud": (115200, 9600, 921600),
     "link_ack_ms": (500, 10, 30000),
     "link_retries": (3, 0, 20),
     "modem": ("lora-e5", ("lora-e5", "rak3172", "none")),
-    "lora_region": ("EU868", ("EU868", "US915", "AS923", "IN865", "KR920", "RU864", "CN470")),
+    "lora_region": (
+        "EU868",
+        ("EU868", "US915", "AU915", "AS923", "IN865", "KR920", "RU864", "CN470"),
+    ),
+    "lora_dr": (-1, -1, 15),  # -1: the slowest data rate that carries 11 bytes in the region
+    "lora_adr": (True,),  # ADR on: the network speeds a static trap up; airtime is still
+    # charged at lora_dr (or the slowest), so ADR can only leave budget unused
+    "lora_subband": (2, 1, 8),  # US915/AU915: the 8-channel sub-band of the gateways (FSB2: TTN)
     "daily_airtime_s": (30.0, 0.0, 86400.0),
     "dev_eui": ("", 0, 16, _HEX),
     "join_eui": ("", 0, 16, _HEX),
@@ -96,6 +103,10 @@ def validate(raw):
 
 def _check(key, value, spec):
     default = spec[0]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(key, f"must be true or false, got {value!r}")
+        return value
     if isinstance(default, str):
         if not isinstance(value, str):
             raise SettingsError(key, f"must be a string, got {value!r}")

@@ -10,14 +10,14 @@ machine's ("save",) action before it writes the link's pending output (the ACK) 
 Slots are backend objects with ``count``, ``read(i) -> bytes | None`` and ``write(i, data)``:
 ESP32 NVS blobs, RP2 LittleFS files (``trapfw.hal``), or `MemSlots` in tests.
 
-Wear: a record is at most ``MAX_RECORD`` (160) bytes and the firmware writes about two or three
-per event (sequence at the trigger, each hit, power-off) plus one per heartbeat: the 30-day
-soak (~20 triggers a day) measures ~40 writes a day, under 7 KB a day. ESP32 NVS is
-log-structured over its 24 KiB partition (6 pages of 4 KiB, ~20 of these records a page), so
-~2 page erases a day spread over 6 pages: each page sees ~0.4 erase a day, and its 100,000
-cycles last ~600 years. RP2 LittleFS spreads the same bytes over ~350 erase blocks with dynamic
-wear levelling: far below one erase per block a day. The ring of 4 slots is what makes a torn
-write harmless, not what spreads the wear.
+Wear: a record is at most ``MAX_RECORD`` (468) bytes (16 queued hits), about 110 with the
+radio's state and an empty queue. The firmware writes two or three per event (sequence at the
+trigger, each hit, power-off), one per heartbeat, uplink or join attempt: the 30-day soak
+(~20 triggers a day, ESP32 with a reset at every wake) measures ~25 writes a day, under 3 KB a
+day. ESP32 NVS is log-structured over its 24 KiB partition (6 pages of 4 KiB), so well under
+one page erase a day spread over 6 pages: each page's 100,000 cycles last centuries. RP2
+LittleFS spreads the same bytes over ~350 erase blocks with dynamic wear levelling. The ring
+of 4 slots is what makes a torn write harmless, not what spreads the wear.
 """
 
 import struct
@@ -25,9 +25,10 @@ import struct
 from trapfw.link import crc16
 
 MAGIC = b"CT"
-VERSION = 1
+VERSION = 2  # 2: hit times, saved_at and the radio's state; 1 is still read (then migrated)
 _HEAD = ">2sBI"  # magic, version, write counter
-_BODY = ">IIIHHBqqqII"  # see _FIELDS
+_BODY_V1 = ">IIIHHBqqqII"  # see _FIELDS
+_BODY = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
 _FIELDS = (
     "event_seq",
     "triggers",
@@ -40,10 +41,20 @@ _FIELDS = (
     "lockout_until",
     "hb_triggers",
     "hb_hits",
+    "saved_at",
 )
 _U32, _U16, _I64 = 0xFFFFFFFF, 0xFFFF, -1  # -1: keep as is (signed ms values)
-_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32)
-MAX_RECORD = 160
+_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64)
+
+# The record is sized for the largest queue settings.py accepts (max_queue 16), so no valid
+# setting can make a save fail: 16 hits of 11 bytes with their 8-byte times, and the radio's
+# blob (trapfw.radio.LoraRadio.persist) of at most MAX_RADIO bytes.
+MAX_QUEUE = 16
+HIT_BYTES = 11  # = trapfw.payload_core.MAX_PAYLOAD (a test pins it; no import: heap)
+MAX_RADIO = 80
+MAX_RECORD = (
+    struct.calcsize(_HEAD) + struct.calcsize(_BODY) + 1 + MAX_QUEUE * (1 + HIT_BYTES + 8)
+) + (1 + MAX_RADIO + 2)
 
 
 class RecordError(ValueError):
@@ -51,53 +62,79 @@ class RecordError(ValueError):
 
 
 def encode(counter, fields):
-    """A state dict -> record bytes (with counter and CRC)."""
+    """A state dict -> record bytes (with counter and CRC).
+
+    ``fields``: ``fsm.State.persistent()`` plus, optionally, ``saved_at`` (ms) and ``radio``
+    (bytes). A queue longer than MAX_QUEUE or an item longer than HIT_BYTES is a caller bug
+    (``fsm`` refuses both): ValueError, never a record that a load could not read back.
+    """
     flags = (1 if fields["lowbat"] else 0) | (2 if fields["lowbat_sent"] else 0)
-    values = [fields[k] if k != "flags" else flags for k in _FIELDS]
+    values = [fields.get(k, 0) if k != "flags" else flags for k in _FIELDS]
     values = [v & mask for v, mask in zip(values, _MASKS)]  # noqa: B905 (MicroPython zip has no strict)
     out = bytearray(struct.pack(_HEAD, MAGIC, VERSION, counter & 0xFFFFFFFF))
     out += struct.pack(_BODY, *values)
     queue = fields["queue"]
+    times = fields.get("queue_at") or (0,) * len(queue)
+    if len(queue) > MAX_QUEUE or len(times) != len(queue):
+        raise ValueError(f"state record: {len(queue)} queued hits (at most {MAX_QUEUE})")
     out.append(len(queue))
-    for item in queue:
+    for item, at in zip(queue, times):  # noqa: B905
+        if len(item) > HIT_BYTES:
+            raise ValueError(f"state record: a {len(item)}-byte hit (at most {HIT_BYTES})")
         out.append(len(item))
         out += item
-    if len(out) + 2 > MAX_RECORD:
-        raise ValueError(f"state record too long: {len(out) + 2} bytes")
+        out += struct.pack(">q", at)
+    radio = fields.get("radio") or b""
+    if len(radio) > MAX_RADIO:
+        raise ValueError(f"state record: radio state of {len(radio)} bytes")
+    out.append(len(radio))
+    out += radio
     out += struct.pack(">H", crc16(out))
     return bytes(out)
 
 
 def decode(data):
     """Record bytes -> (counter, fields dict); RecordError for anything invalid."""
-    if data is None or len(data) < 4:
+    if data is None or len(data) < 9:
         raise RecordError("blank")
     end = len(data) - 2
     if crc16(data[:end]) != struct.unpack(">H", data[end:])[0]:
         raise RecordError("crc")
     magic, version, counter = struct.unpack(_HEAD, data[:7])
-    if magic != MAGIC or version != VERSION:
+    if magic != MAGIC or version not in (1, VERSION):
         raise RecordError("version")
-    at = 7 + struct.calcsize(_BODY)
-    fields: dict = dict(zip(_FIELDS, struct.unpack(_BODY, data[7:at])))  # noqa: B905
+    body = _BODY if version == VERSION else _BODY_V1
+    at = 7 + struct.calcsize(body)
+    names = _FIELDS if version == VERSION else _FIELDS[:-1]
+    fields: dict = dict(zip(names, struct.unpack(body, data[7:at])))  # noqa: B905
     flags = fields.pop("flags")
     fields["lowbat"] = bool(flags & 1)
     fields["lowbat_sent"] = bool(flags & 2)
-    fields["queue"] = _decode_queue(data, at, end)
+    at = _decode_queue(data, at, end, fields, version == VERSION)
+    fields["radio"] = b""
+    if version == VERSION:
+        n = data[at]
+        if at + 1 + n != end:
+            raise RecordError("radio")
+        fields["radio"] = bytes(data[at + 1 : end])
     return counter, fields
 
 
-def _decode_queue(data, at, end):
+def _decode_queue(data, at, end, fields, timed):
     n = data[at]
     at += 1
-    items = []
+    items, times = [], []
     for _ in range(n):
         size = data[at]
-        if at + 1 + size > end:
+        stop = at + 1 + size + (8 if timed else 0)
+        if stop > end:
             raise RecordError("queue")
         items.append(bytes(data[at + 1 : at + 1 + size]))
-        at += 1 + size
-    return tuple(items)
+        times.append(struct.unpack(">q", data[stop - 8 : stop])[0] if timed else 0)
+        at = stop
+    fields["queue"] = tuple(items)
+    fields["queue_at"] = tuple(times)
+    return at
 
 
 class Ring:

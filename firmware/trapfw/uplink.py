@@ -72,6 +72,7 @@ class UplinkScheduler:
         heartbeat_interval_s=21600.0,
         max_queue=8,
         confirmed=False,
+        log_merge_s=0.0,
     ):
         # The region's tables and the airtime formula are needed here only: the scheduler keeps
         # plain numbers, so the MCU can drop trapfw.airtime again once it is built.
@@ -88,6 +89,11 @@ class UplinkScheduler:
         self.confirmed = confirmed
         self.bands = [[b.duty, now] for b in reg.uplink_subbands()]  # [duty, ready_at]
         self.log = []  # [(time, airtime_s, kind)] of uplinks in the last 24 h
+        # > 0: uplinks of one kind in the same log_merge_s bin of the clock share one entry,
+        # stamped with the latest time (their airtime frees up to log_merge_s late:
+        # conservative). The MCU merges per hour, so its log (and the RTC-memory copy of it)
+        # holds at most 25 entries per kind, however many frames go out.
+        self.log_merge_s = log_merge_s
         self.queue = []  # _QueuedHit, oldest first
         self.heartbeat_due = now + heartbeat_interval_s
         self.heartbeat_not_before = now
@@ -129,13 +135,15 @@ class UplinkScheduler:
         """``n`` more triggers for the next heartbeat (when events are counted elsewhere)."""
         self.triggers += max(n, 0)
 
-    def offer_hit(self, now, data, score, class_code):
+    def offer_hit(self, now, data, score, class_code, queued_at=None):
         """Queue a hit uplink (``encode_hit`` bytes); folds it if the budget cannot carry it.
 
-        Returns the queue entry (it leaves ``queue`` when sent or folded), or None if folded.
+        ``queued_at``: when the hit was queued if earlier than ``now`` (it waited through a
+        reset): its age grows from then. Returns the queue entry (it leaves ``queue`` when sent
+        or folded), or None if folded.
         """
         self._saw_seq(_event_seq(data))
-        hit = _QueuedHit(bytes(data), score, class_code, now)
+        hit = _QueuedHit(bytes(data), score, class_code, now if queued_at is None else queued_at)
         if not self._budget_allows(now, self.frame_s, "hit"):
             self._fold(hit)
             return None
@@ -203,7 +211,7 @@ class UplinkScheduler:
 
     def sent(self, now, uplink):
         """The modem sent ``uplink`` at ``now``: charge its airtime, close its sub-band."""
-        self.log.append((now, uplink.airtime_s, uplink.kind))
+        self._charge(now, uplink.airtime_s, uplink.kind)
         band = self._band(now)
         if band is not None:  # closed for the frame plus its off time: airtime / duty in all
             duty = band[0]
@@ -226,7 +234,19 @@ class UplinkScheduler:
 
     def charge(self, now, uplink):
         """Count airtime the modem may have spent without a clear answer (timeout, unknown)."""
-        self.log.append((now, uplink.airtime_s, uplink.kind))
+        self._charge(now, uplink.airtime_s, uplink.kind)
+
+    def _charge(self, now, airtime_s, kind):
+        merge = self.log_merge_s
+        if merge > 0:
+            for i in range(len(self.log) - 1, -1, -1):
+                t, a, k = self.log[i]
+                if k == kind:
+                    if t // merge == now // merge:  # same bin: charge it at the later time
+                        self.log.pop(i)
+                        airtime_s += a
+                    break
+        self.log.append((now, airtime_s, kind))
 
     def next_wake(self, now):
         """When ``next_uplink`` may next have something to send (a heartbeat is always due)."""
@@ -284,36 +304,87 @@ def _event_seq(data):
     return (data[1] << 16) | (data[2] << 8) | data[3]
 
 
-class JoinBackoff:
-    """LoRaWAN join pacing (LoRaWAN 1.0.4 join back-off, as in LoRaMac-node).
+JOIN_REQUEST_PHY_BYTES = 23  # MHDR 1 + JoinEUI 8 + DevEUI 8 + DevNonce 2 + MIC 4
 
-    Join-request airtime is limited to 1 % in the first hour after the first attempt, 0.1 % in
-    the next 10 h, then 0.01 %. ``may_join(now)`` says whether an attempt is allowed; record
-    each attempt with ``attempted(now, airtime_s)`` and a success with ``joined()``. A joined
-    unit keeps its session: ``may_join`` is False until ``lost()`` says the session is gone.
+
+class JoinBackoff:
+    """LoRaWAN join-request pacing: the retransmission back-off of LoRaWAN 1.0.4 / RP002.
+
+    The join-request airtime after the first attempt (T0) may add up to at most 36 s in
+    T0..T0+1 h, 36 s in T0+1 h..T0+11 h, then 8.7 s in each 24 h window after T0+11 h. Within
+    a window, attempts are also spread by the LoRaMac-node join duty cycle (1 %, 0.1 %, then
+    0.01 %: after an attempt of T seconds the next waits T/duty), so a window's allowance is
+    never spent in one burst. ``may_join(now, airtime_s)``: an attempt of ``airtime_s`` now
+    keeps both; record it with ``attempted``; ``next_at`` says when one may go. A joined unit
+    keeps its session: ``may_join`` is False until ``lost()`` says the session is gone.
     """
+
+    CAPS_S = (36.0, 36.0, 8.7)  # first hour, next 10 h, each later day
+    DUTY = (0.01, 0.001, 0.0001)
 
     def __init__(self):
         self.first = None
         self.ready_at = 0.0
         self.is_joined = False
+        self.window = -1  # the window of the last attempt
+        self.used = 0.0  # join airtime spent in it
 
-    def _duty(self, now):
-        since = 0 if self.first is None else now - self.first
+    def _window(self, now):
+        since = now - (self.first or 0.0)
         if since < 3600:
-            return 0.01
-        return 0.001 if since < 11 * 3600 else 0.0001
+            return 0
+        if since < 39600:
+            return 1
+        return 2 + int((since - 39600) // 86400)
 
-    def may_join(self, now):
-        return not self.is_joined and now >= self.ready_at
+    def _window_end(self, w):
+        first = self.first or 0.0
+        if w == 0:
+            return first + 3600
+        if w == 1:
+            return first + 39600
+        return first + 39600 + (w - 1) * 86400
+
+    def allowance(self, now):
+        """Join airtime still allowed in the window ``now`` falls in, s."""
+        if self.first is None:
+            return self.CAPS_S[0]
+        w = self._window(now)
+        return self.CAPS_S[min(w, 2)] - (self.used if w == self.window else 0.0)
+
+    def may_join(self, now, airtime_s=0.0):
+        if self.is_joined or now < self.ready_at:
+            return False
+        return airtime_s <= self.allowance(now) + 1e-9
+
+    def next_at(self, now, airtime_s=0.0):
+        """When an attempt of ``airtime_s`` may go (``now`` at the earliest; None: joined)."""
+        if self.is_joined:
+            return None
+        at = max(now, self.ready_at)
+        for _ in range(3):  # the window after a full one always has room for one attempt
+            if self.may_join(at, airtime_s) or self.first is None:
+                return at
+            at = max(at, self._window_end(self._window(at)))
+        return at
 
     def attempted(self, now, airtime_s):
         if self.first is None:
             self.first = now
-        self.ready_at = now + airtime_s / self._duty(now)
+        w = self._window(now)
+        if w != self.window:
+            self.window, self.used = w, 0.0
+        self.used += airtime_s
+        self.ready_at = now + airtime_s / self.DUTY[min(w, 2)]
 
     def joined(self):
         self.is_joined = True
 
     def lost(self):
         self.is_joined = False
+
+    def shift(self, delta_s):
+        """Move every time by ``delta_s`` (the MCU clock restarted after a power loss)."""
+        if self.first is not None:
+            self.first += delta_s
+        self.ready_at += delta_s

@@ -1,11 +1,18 @@
 """A simulated 30-day soak of the MCU firmware loop with random faults (seeded, fast).
 
-The real `trapfw.app.App` (state machine, link, persistent ring) runs against simulated
-hardware on a simulated clock that jumps from one deadline to the next: a PIR with Poisson
-triggers and storms, a battery that sags below the cutoff and recovers, a Pi that boots, runs
-bursts, sends HITs and halts, or misbehaves (never answers, crashes mid-burst, never raises the
-halt line), a serial wire that garbles and injects bytes, a radio with random delays, and
-brown-outs that reset the MCU (sometimes in the middle of a flash write).
+The real `trapfw.app.App` (state machine, link, persistent ring) and the real LoRa radio
+(`trapfw.radio.LoraRadio`: scheduler, LoRa-E5 driver) run against simulated hardware on a
+simulated clock that jumps from one deadline to the next: a PIR with Poisson triggers and
+storms, a battery that sags below the cutoff and recovers, a Pi that boots, runs bursts, sends
+HITs and halts, or misbehaves (never answers, crashes mid-burst, never raises the halt line), a
+serial wire that garbles and injects bytes, a LoRa-E5 that answers as its manual says
+(tests/firmware/fakemodem.py) and loses its session and its coverage for days at a time, and
+brown-outs that reset the MCU and its clock (sometimes in the middle of a flash write).
+
+``board="esp32"``: every wake from deep sleep is a reset, as on the chip: a new App is built
+from the persistent ring and what RTC memory kept (the radio's airtime snapshot), exactly as
+``trapfw.hal.main`` does after ``machine.deepsleep``. ``board="rp2"``: timed lightsleep keeps
+RAM, so the App lives on.
 
 Invariants, checked as the simulation runs (an AssertionError names the time and what broke):
 
@@ -13,9 +20,17 @@ Invariants, checked as the simulation runs (an AssertionError names the time and
 * the Pi is never powered on while the battery is below the cutoff;
 * the MCU is never stuck: after every pass it is idle again within ``max_on_s`` of leaving
   idle, and the fault state never outlives the next pass;
-* every HIT the MCU acknowledged is uplinked or still in the persistent queue.
+* every HIT the MCU acknowledged is uplinked or still in the persistent queue, or counted as
+  folded (``hits_unsent``) in a heartbeat or in the radio's persisted counters: no hit lost
+  uncounted;
+* heartbeat counters equal the truth: every heartbeat's ``triggers`` is the number of event
+  sequences allocated since the previous heartbeat, its ``last_event_seq`` the newest one
+  (except right after a torn write or a reset during an uplink, which may lose the record of
+  a heartbeat that went out);
+* joins within RP002: the modem's join requests add up to at most 36 s of airtime in the first
+  hour, 36 s in the next 10 h, and 8.7 s in every 24 h window after that.
 
-    python tests/firmware/soak.py [SEED] [DAYS]     prints the report
+    python tests/firmware/soak.py [SEED] [DAYS] [esp32|rp2]     prints the report
 """
 
 from __future__ import annotations
@@ -27,9 +42,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fakemodem import FakeModem
 from fwkit import FakeHw, cfg
 
-from trapfw import app, fsm, link, payload, state
+from trapfw import app, fsm, link, payload, radio, state
 
 S = 1000  # ms per second
 REPORT_KEYS = (
@@ -45,36 +61,14 @@ REPORT_KEYS = (
     "pi_crash",
     "pi_nohalt",
     "flash_writes",
+    "resets_on_wake",
+    "heartbeats",
+    "folded",
+    "joins",
+    "outages",
+    "exempt_heartbeats",
 )
 DAY = 86400 * S
-
-
-class SimRadio:
-    """Uplinks each offered hit after a random delay (duty cycle, budget); shared tallies."""
-
-    def __init__(self, rnd, uplinked):
-        self.rnd, self.uplinked = rnd, uplinked
-        self.pending: dict[bytes, int] = {}
-        self.heartbeats = 0
-
-    def offer_hit(self, now, data):
-        self.pending[data] = now + self.rnd.randint(0, 3 * 3600) * S
-
-    def heartbeat(self, now, fields):
-        self.heartbeats += 1
-
-    def poll(self, now, battery_mv):
-        done = [d for d, t in self.pending.items() if t <= now]
-        for d in done:
-            del self.pending[d]
-            self.uplinked.add(d)
-        return done
-
-    def busy(self):
-        return False
-
-    def next_wake(self, now):
-        return min(self.pending.values()) if self.pending else None
 
 
 class SimPi:
@@ -172,8 +166,9 @@ class SimPi:
         verdict = link.VERDICT_MISS
         if self.rnd.random() < 0.3:
             self.hit_counter += 1
-            age = self.hit_counter % 30000  # makes every hit's bytes unique
-            self.link.send(link.HIT, payload.encode_hit(seq, 1, 0.9, 3, 4, 3700, age), now)
+            mv = 2000 + 20 * (self.hit_counter % 250)  # with the sequence: a unique key
+            hit = payload.encode_hit(seq, 1, 0.5 + (self.hit_counter % 9) / 20, 3, 4, mv, 3)
+            self.link.send(link.HIT, hit, now)
             verdict = link.VERDICT_HIT
         self.link.send(link.RESULT, link.result_body(seq, verdict), now)
 
@@ -193,73 +188,225 @@ def battery(t):
     return int(3720 + 380 * math.sin(2 * math.pi * t / (9 * DAY)))
 
 
-def soak(seed: int = 1, days: int = 30) -> dict:
+def hit_key(data: bytes) -> bytes:
+    """Bytes 1-8 of a hit (sequence .. battery): the radio re-stamps only the age after them."""
+    return bytes(data[1:9])
+
+
+class Mcu:
+    """The MCU as hal.main runs it: an App on a clock that restarts after a power loss."""
+
+    def __init__(self, settings, hw, slots, modem, board):
+        self.settings, self.hw, self.slots, self.modem, self.board = (
+            settings,
+            hw,
+            slots,
+            modem,
+            board,
+        )
+        self.clock_base = 0  # sim time of the last power-on: the MCU clock restarts there
+        self.rtc = b""  # ESP32 RTC memory: survives deep sleep, not a power loss
+        self.fw: app.App | None = None
+        self.ring = state.Ring(slots)
+        self.bad_frames = 0  # the link's garbled-frame counters of every App so far
+
+    def now(self, t):
+        return t - self.clock_base
+
+    def boot(self, t, wake):
+        if self.fw is not None:
+            self.bad_frames += _bad_frames(self.fw)
+        self.modem.read()  # a reset MCU's UART buffer starts empty: what arrived is lost
+        self.ring = state.Ring(self.slots)
+        lazy = app.LazyRadio(self._build)
+        self.fw = app.App(self.hw, self.settings, self.ring, lazy)
+        self.fw.start(self.now(t), wake)
+        return self.fw
+
+    def _build(self):
+        r = radio.LoraRadio(
+            self.modem, self.settings, self.now(self.hw.t), reset_modem=self.modem.reset
+        )
+        r.driver.log = lambda line: None
+        r.restore(self.rtc)  # as hal._lora does: the airtime spent before the deep sleep
+        return r
+
+    def deep_sleep(self):
+        snap = self.fw.radio.snapshot() if self.fw is not None else None
+        if snap:
+            self.rtc = snap
+
+    def power_loss(self, t):
+        self.clock_base = t
+        self.rtc = b""
+
+
+def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
     rnd = random.Random(seed)
     over = {"battery_cutoff_mv": 3400, "battery_hysteresis_mv": 150, "battery_period_s": 3600}
-    settings = cfg(max_on_s=180, boot_timeout_s=30, burst_timeout_s=60, lockout_s=30, **over)
+    keys = {"dev_eui": "00" * 8, "join_eui": "11" * 8, "app_key": "22" * 16}
+    settings = cfg(
+        max_on_s=180,
+        boot_timeout_s=30,
+        burst_timeout_s=60,
+        lockout_s=30,
+        board=board,
+        heartbeat_s=21600,
+        daily_airtime_s=20.0,
+        **keys,
+        **over,
+    )
     report = dict.fromkeys(REPORT_KEYS, 0)
     hw = FakeHw()
     slots = state.MemSlots(4)
-    uplinked: set[bytes] = set()
     pi = SimPi(rnd, hw, report)
-    ring = state.Ring(slots)
-
-    def boot(now, wake):
-        nonlocal ring
-        ring = state.Ring(slots)
-        fw = app.App(hw, settings, ring, SimRadio(rnd, uplinked))
-        fw.start(now, wake)
-        return fw
-
+    modem = FakeModem("lora-e5", clock=lambda: hw.t)
+    mcu = Mcu(settings, hw, slots, modem, board)
     hw.mv = battery(0)
-    fw = boot(0, "cold")
+    fw = mcu.boot(0, "cold")
     end = days * DAY
     t = 0
     next_pir = _next_pir(rnd, 0)
     next_brownout = rnd.randint(1, 5) * DAY
+    next_outage = rnd.randint(2, 6) * DAY
+    outage_end = 0
     on_since = None
     busy_since = None
+    deep = False
+    tears: list[int] = []
     while t < end:
         hw.t = t
         hw.mv = battery(t)
-        if t >= next_pir:
-            hw.pir = True
+        if t >= next_outage:  # the network forgets the session and the gateway goes dark
+            modem.joined, modem.coverage = False, False
+            outage_end = t + rnd.randint(1, 3) * DAY
+            next_outage = outage_end + rnd.randint(3, 8) * DAY
+            report["outages"] += 1
+        if outage_end and t >= outage_end:
+            modem.coverage, outage_end = True, 0
+        pir = t >= next_pir
+        if pir:
             report["pir"] += 1
             next_pir = _next_pir(rnd, t)
+        if deep:  # ESP32: the wake from deep sleep is a reset
+            report["resets_on_wake"] += 1
+            fw = mcu.boot(t, "pir" if pir else "wake")
+            pir = False
+        hw.pir = hw.pir or pir
         pi.step(t)
         pi.exchange(t)
-        before = ring.writes
-        fw.poll(t)
+        before = mcu.ring.writes
+        fw.poll(mcu.now(t))
         report["passes"] += 1
         if t >= next_brownout:
-            fw = _brownout(rnd, fw, hw, pi, slots, ring, before, t, report, boot)
+            fw = _brownout(rnd, mcu, hw, pi, slots, before, t, report, tears)
             next_brownout = t + rnd.randint(2, 8) * DAY
         pi.power(bool(hw.power), t)
         on_since = _check_power(hw, settings, on_since, t, report)
         busy_since = _check_not_stuck(fw, settings, busy_since, t)
         pi.exchange(t)
-        times = [fw.next_wake(t), next_pir, next_brownout, end]
-        pt = pi.next_time(t)
-        if pt is not None:
-            times.append(pt)
+        wake = fw.next_wake(mcu.now(t)) + mcu.clock_base
+        times = [wake, next_pir, next_brownout, next_outage, end]
+        due = modem.next_due(t)  # a reply on the modem's UART wakes the board
+        for extra in (pi.next_time(t), due, outage_end or None):
+            if extra is not None:
+                times.append(extra)
+        deep = board == "esp32" and fw.may_sleep() and wake > t
+        if deep:
+            mcu.deep_sleep()
         t = max(t + 1, min(times))
-        report["flash_writes"] += ring.writes - before if ring.writes >= before else 0
+        report["flash_writes"] += mcu.ring.writes - before if mcu.ring.writes >= before else 0
     final = state.Ring(slots).load() or {}
-    queued = set(final.get("queue", ()))
-    lost = pi.hits_acked - uplinked - queued
-    assert not lost, f"{len(lost)} acknowledged hits neither uplinked nor queued"
+    _check_hits_counted(pi, modem, final, settings, report)
+    _check_heartbeats(modem, tears, report)
+    _check_joins(modem, fw, report)
     report.update(
         hits_acked=len(pi.hits_acked),
-        uplinked=len(uplinked & pi.hits_acked),
-        queued=len(queued),
+        uplinked=len({hit_key(d) for _, p, d in modem.sent if p == payload.FPORT_HIT}),
+        queued=len(final.get("queue", ())),
         triggers=final.get("triggers", 0),
         boot_failures=final.get("boot_failures", 0),
         faults=final.get("faults", 0),
-        mcu_link_bad_frames=sum(fw.link.stats[k] for k in ("cobs", "crc", "short", "oversize")),
+        mcu_link_bad_frames=mcu.bad_frames + _bad_frames(fw),
+        modem_asleep=modem.asleep,
         days=days,
         seed=seed,
+        board=board,
     )
     return report
+
+
+def _bad_frames(fw):
+    return sum(fw.link.stats[k] for k in ("cobs", "crc", "short", "oversize"))
+
+
+def _check_hits_counted(pi, modem, final, settings, report):
+    sent = {hit_key(d) for _, p, d in modem.sent if p == payload.FPORT_HIT}
+    queued = {hit_key(d) for d in final.get("queue", ())}
+    folded = sum(b["hits_unsent"] for b in _heartbeats(modem))
+    r = radio.LoraRadio(FakeModem(), settings, 0, configure=False)
+    r.restore_state(final.get("radio") or b"")
+    folded += r.sched.hits_unsent  # folded since the last heartbeat: persisted, not yet sent
+    acked = {hit_key(d) for d in pi.hits_acked}
+    missing = acked - sent - queued
+    report["folded"] = folded
+    assert len(missing) <= folded, f"{len(missing)} hits lost, {folded} counted as folded"
+
+
+def _heartbeats(modem):
+    return [
+        payload.decode(payload.FPORT_HEARTBEAT, d)
+        for _, p, d in modem.sent
+        if p == payload.FPORT_HEARTBEAT
+    ]
+
+
+def _check_heartbeats(modem, tears, report):
+    beats = [(t, d) for t, p, d in modem.sent if p == payload.FPORT_HEARTBEAT]
+    last_seq = 0
+    for t, data in beats:
+        b = payload.decode(payload.FPORT_HEARTBEAT, data)
+        exempt = any(last_t <= tear <= t for tear in tears for last_t in [_prev(beats, t)])
+        if exempt:
+            report["exempt_heartbeats"] += 1
+        else:
+            assert b["triggers"] == b["last_event_seq"] - last_seq, (
+                f"t={t}: heartbeat says {b['triggers']} triggers, the sequence moved "
+                f"{last_seq} -> {b['last_event_seq']}"
+            )
+        last_seq = b["last_event_seq"]
+    report["heartbeats"] = len(beats)
+
+
+def _prev(beats, t):
+    earlier = [bt for bt, _ in beats if bt < t]
+    return earlier[-1] if earlier else 0
+
+
+def _check_joins(modem, fw, report):
+    join_s = _join_airtime_s(fw)
+    times = [t / S for t in modem.join_attempts]
+    report["joins"] = len(times)
+    if not times:
+        return
+    first = times[0]
+
+    def used(lo, hi):
+        return sum(join_s for x in times if first + lo <= x < first + hi)
+
+    assert used(0, 3600) <= 36.0 + 1e-6, f"{used(0, 3600)} s of joins in the first hour"
+    assert used(3600, 39600) <= 36.0 + 1e-6, f"{used(3600, 39600)} s of joins in hours 1-11"
+    day = 39600
+    while first + day < times[-1] + 1:
+        assert used(day, day + 86400) <= 8.7 + 1e-6, f"{used(day, day + 86400)} s in a day"
+        day += 86400
+
+
+def _join_airtime_s(fw):
+    from trapfw import airtime
+
+    sched = radio.LoraRadio(FakeModem(), fw.cfg, 0, configure=False).sched
+    return airtime.time_on_air_ms(sched.sf, sched.bw, 23) / 1000
 
 
 def _next_pir(rnd, t):
@@ -268,16 +415,20 @@ def _next_pir(rnd, t):
     return t + int(rnd.expovariate(20 / 86400) * S)  # ~20 triggers a day
 
 
-def _brownout(rnd, fw, hw, pi, slots, ring, before, t, report, boot):
+def _brownout(rnd, mcu, hw, pi, slots, before, t, report, tears):
     report["brownouts"] += 1
-    if ring.writes > before and rnd.random() < 0.5:
-        slots.tear(ring._slot)  # the reset hit the pass's last flash write
+    if mcu.fw is not None and mcu.fw.radio.busy():
+        tears.append(t)  # an uplink cut short: the modem may have sent what the MCU forgets
+    if mcu.ring.writes > before and rnd.random() < 0.5:
+        slots.tear(mcu.ring._slot)  # the reset hit the pass's last flash write
         hw.tx = bytearray()  # so nothing after it (the ACKs) reached the wire
         report["torn"] += 1
+        tears.append(t)
     hw.power = 0
     hw.halt = False
     pi.power(False, t)
-    return boot(t, "cold")
+    mcu.power_loss(t)
+    return mcu.boot(t, "cold")
 
 
 def _check_power(hw, settings, on_since, t, report):
@@ -306,5 +457,6 @@ def _check_not_stuck(fw, settings, busy_since, t):
 if __name__ == "__main__":
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     days = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-    for key, value in soak(seed, days).items():
+    board = sys.argv[3] if len(sys.argv) > 3 else "esp32"
+    for key, value in soak(seed, days, board).items():
         print(f"{key:22} {value}")

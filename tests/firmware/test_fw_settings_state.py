@@ -51,9 +51,12 @@ def test_lorawan_keys_come_all_three_or_none():
 def test_state_record_round_trips_every_persistent_field():
     s = booted()
     s, _ = run(s, [(("pir", None), 2000), (("hit", HIT), 3000), (("battery", 3000), 4000)])
-    counter, fields = state.decode(state.encode(5, s.persistent()))
+    saved = s.persistent()
+    saved.update(saved_at=4000, radio=b"\x01radio")
+    counter, fields = state.decode(state.encode(5, saved))
     assert counter == 5
-    assert fields == s.persistent()
+    assert fields == saved
+    assert fields["queue_at"] == (3000,)
 
 
 def test_ring_loads_the_newest_record_and_survives_a_torn_write():
@@ -78,8 +81,38 @@ def test_ring_ignores_blank_and_foreign_slots():
     assert state.Ring(slots).load() is None
 
 
-def test_record_of_a_full_queue_fits_the_slot():
-    s = booted(max_queue=8)
-    for i in range(8):
-        s, _ = fsm.step(s, ("hit", bytes([i]) * 11), 2000 + i)
-    assert len(state.encode(1, s.persistent())) <= state.MAX_RECORD
+def test_the_largest_queue_settings_allow_fits_the_record_with_the_radio_state():
+    top = settings.SPEC["max_queue"][2]
+    assert top == state.MAX_QUEUE and fsm.HIT_BYTES == state.HIT_BYTES == len(HIT)
+    s = booted(max_queue=top)
+    for i in range(top + 1):  # the 9th (and the 17th) hit: no crash, the last one refused
+        s, acts = fsm.step(s, ("hit", bytes([i]) * 11), 2000 + i)
+    assert len(s.queue) == top and ("fault", fsm.QUEUE_FULL) in acts
+    fields = s.persistent()
+    fields.update(saved_at=9000, radio=b"\xaa" * state.MAX_RADIO)
+    data = state.encode(1, fields)
+    assert len(data) <= state.MAX_RECORD
+    assert state.decode(data)[1]["queue"] == s.queue
+    ring = state.Ring(state.MemSlots())
+    ring.save(fields)
+    assert ring.load()["queue_at"] == s.queue_at
+
+
+def test_a_hit_that_is_not_11_bytes_is_refused_not_queued():
+    s = booted()
+    assert not fsm.can_accept_hit(s, b"\x01" * 40)
+    s, acts = fsm.step(s, ("hit", b"\x01" * 40), 2000)
+    assert s.queue == () and ("fault", fsm.BAD_HIT) in acts
+
+
+def test_a_version_1_record_is_still_read():
+    import struct
+
+    from trapfw.link import crc16
+
+    body = struct.pack(">IIIHHBqqqII", 41, 50, 7, 1, 2, 0, 0, 0, 0, 40, 5)
+    rec = bytearray(struct.pack(">2sBI", b"CT", 1, 9)) + body + bytes([1, 11]) + HIT
+    rec += struct.pack(">H", crc16(rec))
+    counter, fields = state.decode(bytes(rec))
+    assert counter == 9 and fields["event_seq"] == 41 and fields["queue"] == (HIT,)
+    assert fields["queue_at"] == (0,) and fields["radio"] == b""

@@ -1,7 +1,11 @@
 """A simulated LoRaWAN AT modem on the master side of a real pseudo-terminal.
 
 It speaks the documented replies of the Seeed LoRa-E5 and the RAK3172 (RUI3), including their
-failures, from its own thread, a line at a time with small gaps (as a UART does). The code
+failures, from its own thread, a line at a time with small gaps (as a UART does): LoRa-E5
+``AT+LOWPOWER`` sleep and wake-up (Seeed LoRa-E5 AT Command Specification V1.0), RUI3
+``AT+JOIN=1:0:<s>:<n>`` with one ``+EVT:JOIN_FAILED_RX_TIMEOUT`` per failed attempt (its
+``service_lora.c``; the interval is compressed to milliseconds here), ``AT+LPM``, and RUI3's
+``AT_DUTYCYLE_RESTRICTED`` (sic). The code
 under test opens the slave side with pyserial, exactly as it would open /dev/ttyUSB0::
 
     with FakeModem("lora-e5", joined=False) as modem:
@@ -34,6 +38,8 @@ class FakeModem:
         self.joins = 0
         self._port = 8
         self._confirmed = False
+        self.asleep = False
+        self.lpm = False
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         self.path = os.ttyname(self.slave)
@@ -67,7 +73,10 @@ class FakeModem:
                 text = line.strip().decode()
                 if text:
                     self.commands.append(text)
-                    if not self.mute:
+                    if self.asleep and not self.mute:
+                        self.asleep = False  # the waking characters are not a command
+                        self._say("+LOWPOWER: WAKEUP")
+                    elif not self.mute:
                         self._answer(text)
 
     def _say(self, *lines: str) -> None:
@@ -93,6 +102,9 @@ class FakeModem:
             self._msg_e5(cmd)
         elif cmd == "AT+JOIN":
             self._join_e5()
+        elif cmd == "AT+LOWPOWER":
+            self._say("+LOWPOWER: SLEEP")
+            self.asleep = True
         else:
             self._say("+AT: ERROR(-10)")
 
@@ -138,7 +150,10 @@ class FakeModem:
         elif cmd.startswith("AT+SEND="):
             self._send_rak(cmd)
         elif cmd.startswith("AT+JOIN="):
-            self._join_rak()
+            self._join_rak(int(cmd.rsplit(":", 1)[1]))
+        elif cmd.startswith("AT+LPM="):
+            self.lpm = cmd.endswith("1")
+            self._say("OK")
         else:
             self._say("AT_COMMAND_NOT_FOUND")
 
@@ -154,12 +169,13 @@ class FakeModem:
             time.sleep(0.02)  # the radio transmits, then the event arrives
             self._say("+EVT:SEND_CONFIRMED_OK" if self._confirmed else "+EVT:TX_DONE")
 
-    def _join_rak(self) -> None:
-        self.joins += 1
+    def _join_rak(self, attempts: int) -> None:
         self._say("OK")
-        time.sleep(0.02)
-        if self.join_fails:
+        for _ in range(max(attempts, 1)):
+            self.joins += 1
+            time.sleep(0.02)
+            if not self.join_fails:
+                self.joined = True
+                self._say("+EVT:JOINED")
+                return
             self._say("+EVT:JOIN_FAILED_RX_TIMEOUT")
-        else:
-            self.joined = True
-            self._say("+EVT:JOINED")

@@ -61,9 +61,20 @@ def test_not_joined_send_fails_then_join_then_send_succeeds(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_failed_join_is_reported_as_join_failed(kind: str) -> None:
-    with modem_pair(kind, joined=False, join_fails=True) as (modem, _):
+    with modem_pair(kind, joined=False, join_fails=True) as (modem, fake):
         result = modem.join()
         assert not result.ok and result.reason == atmodem.JOIN_FAILED
+        # RUI3 AT+JOIN=1:0:10:8: the modem made all 8 attempts before the result
+        assert fake.joins == (8 if kind == "rak3172" else 1)
+
+
+def test_a_sleeping_e5_is_woken_before_the_next_command() -> None:
+    with modem_pair("lora-e5") as (modem, fake):
+        drv = modem.driver
+        assert modem._run(lambda now: drv.sleep(now)).ok and fake.asleep and drv.asleep
+        assert modem.send(payload.FPORT_HIT, HIT).ok
+        assert fake.sent == [(payload.FPORT_HIT, HIT)]
+        assert fake.commands[-3:] == ["AT", "AT+PORT=10", f'AT+MSGHEX="{HIT.hex().upper()}"']
 
 
 def test_e5_join_when_joined_keeps_the_session() -> None:
@@ -95,6 +106,7 @@ def test_rak_reports_whether_it_holds_a_session() -> None:
         ("lora-e5", "DR error", atmodem.DR_ERROR),
         ("lora-e5", "ERROR(-12)", atmodem.UNAVAILABLE),
         ("rak3172", "AT_BUSY_ERROR", atmodem.BUSY),
+        ("rak3172", "AT_DUTYCYLE_RESTRICTED", atmodem.DUTY_CYCLE),  # RUI3's spelling (sic)
         ("rak3172", "AT_DUTYCYCLE_RESTRICTED", atmodem.DUTY_CYCLE),
         ("rak3172", "AT_PARAM_ERROR", atmodem.LENGTH_ERROR),
         ("rak3172", "AT_ERROR", atmodem.ERROR),

@@ -11,14 +11,21 @@ _ADC_VALUE = [32768]
 class Pin:
     IN = 0
     OUT = 1
+    PULL_UP = 1
+    PULL_DOWN = 2
     IRQ_RISING = 1
 
-    def __init__(self, pin_id, mode=IN, value=None):
+    def __init__(self, pin_id, mode=IN, pull=None, value=None):
         self.id = pin_id
         self.mode = mode
+        self.pull = pull
         self._value = value or 0
         self.handler = None
-        log.append(("pin", pin_id, mode, value))
+        log.append(("pin", pin_id, mode, pull, value))
+
+    def init(self, mode=IN, pull=None):
+        self.mode, self.pull = mode, pull
+        log.append(("pin", self.id, mode, pull, None))
 
     def value(self, v=None):
         if v is None:
@@ -32,8 +39,11 @@ class Pin:
 
 
 class ADC:
-    def __init__(self, pin):
+    ATTN_11DB = 3
+
+    def __init__(self, pin, atten=None):
         self.pin = pin
+        self.atten = atten
 
     def read_u16(self):
         return _ADC_VALUE[0]
@@ -55,6 +65,9 @@ class UART:
     def write(self, data):
         self.tx += data
         return len(data)
+
+    def deinit(self):
+        log.append(("uart_deinit", self.id))
 
 
 class WDT:

@@ -514,6 +514,7 @@ def check_rak_status_errors_map_to_reasons():
     cases = (
         ("AT_BUSY_ERROR", atmodem.BUSY),
         ("AT_NO_NETWORK_JOINED", atmodem.NOT_JOINED),
+        ("AT_DUTYCYLE_RESTRICTED", atmodem.DUTY_CYCLE),  # RUI3's spelling (sic)
         ("AT_DUTYCYCLE_RESTRICTED", atmodem.DUTY_CYCLE),
         ("AT_PARAM_ERROR", atmodem.LENGTH_ERROR),
         ("AT_ERROR", atmodem.ERROR),
@@ -532,8 +533,14 @@ def check_rak_join_result_comes_as_an_event():
     assert wrote == b"AT+JOIN=1:0:10:8\r\n" and r is None
     assert _drive(drv, ["+EVT:JOINED"])[1].ok
     drv.join(0)
-    r = _drive(drv, ["OK", "+EVT:JOIN_FAILED_RX_TIMEOUT"])[1]
+    # RUI3 prints a failure per attempt and tries again by itself, up to the 8 asked for:
+    r = _drive(drv, ["OK"] + ["+EVT:JOIN_FAILED_RX_TIMEOUT"] * 7)[1]
+    assert r is None and drv.busy()
+    r = _drive(drv, ["+EVT:JOIN_FAILED_RX_TIMEOUT"])[1]
     assert not r.ok and r.reason == atmodem.JOIN_FAILED
+    drv.join(0, attempts=2)
+    r = _drive(drv, ["OK", "+EVT:JOIN_FAILED_RX_TIMEOUT", "+EVT:JOINED"])[1]
+    assert r.ok and r.joined is True
     drv.joined(0)
     r = _drive(drv, ["AT+NJS=1", "OK"])[1]
     assert r.ok and r.joined is True
