@@ -1,1 +1,2 @@
-__import__("trapfw.hal").hal.boot()  # hold the Pi power switch off from the first moment
+__import__("trapfw.startup").startup.boot()  # the Pi power switch off first; safe-mode window
+__import__("trapfw").unload("startup")

@@ -248,21 +248,23 @@ def check_fport(fport):
     return fport
 
 
-def hex_of(value, nbytes, what):
-    text = value.replace(":", "").replace(" ", "").upper()
-    if len(text) != 2 * nbytes or any(c not in "0123456789ABCDEF" for c in text):
-        raise ValueError(f"{what} must be {nbytes} bytes of hex")
-    return text
+def setup(name, *args):
+    """``trapfw.modem_setup.<name>(*args)``: the one-time setup commands, module unloaded after."""
+    from trapfw import modem_setup
+
+    try:
+        return getattr(modem_setup, name)(*args)
+    finally:
+        _unload("modem_setup")
 
 
-def hex_id(value):
-    """An EUI as ``00:11:22:33:44:55:66:77`` (validated)."""
-    text = hex_of(value, 8, "EUI")
-    return ":".join(text[i : i + 2] for i in range(0, 16, 2))
+def _unload(name):
+    import sys
 
+    if sys.implementation.name == "micropython":
+        import trapfw
 
-def hex_key(value):
-    return hex_of(value, 16, "AppKey")
+        trapfw.unload(name)
 
 
 def run(driver, transport, start, clock, sleep, poll_s=0.01):

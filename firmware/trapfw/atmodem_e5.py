@@ -31,8 +31,7 @@ from trapfw.atmodem import (
     AtDriver,
     check_fport,
     hex_data,
-    hex_id,
-    hex_key,
+    setup,
 )
 
 E5_ERRORS = (
@@ -44,8 +43,6 @@ E5_ERRORS = (
     ("DR error", DR_ERROR),
 )
 E5_CMD_ERRORS = {-1: BAD_PARAMETER, -10: UNKNOWN_COMMAND, -12: UNAVAILABLE}
-E5_REGIONS = ("EU868", "US915", "AU915", "AS923", "IN865", "KR920", "RU864", "CN470")
-SUBBAND_REGIONS = ("US915", "AU915")  # 64 + 8 uplink channels; gateways listen on 8 of them
 _HARMLESS = ("+AT: OK", "+LOWPOWER: WAKEUP")  # late replies of a wake-up ``AT``
 
 
@@ -113,25 +110,8 @@ class LoraE5(AtDriver):
         ``dr``: the data rate to start (and join) at; ``adr``: True/False sends ``AT+ADR``;
         ``subband`` (1-8): the 8-channel sub-band for US915/AU915. None leaves it as it is.
         """
-        if region not in E5_REGIONS:
-            raise ValueError(f"lora-e5: unknown region {region!r}")
-        steps = [
-            self._echo_step("AT+MODE=LWOTAA", "MODE"),
-            self._echo_step("AT+DR=" + region, "DR"),  # the band first: it resets the channels
-        ]
-        if subband is not None and region in SUBBAND_REGIONS:
-            lo = 8 * (subband - 1)
-            steps.append(self._echo_step(f"AT+CH=NUM,{lo}-{lo + 7}", "CH"))
-        if dr is not None:
-            steps.append(self._echo_step(f"AT+DR={dr}", "DR"))
-        if adr is not None:
-            steps.append(self._echo_step("AT+ADR=" + ("ON" if adr else "OFF"), "ADR"))
-        steps += [
-            self._echo_step(f'AT+ID=DevEui,"{hex_id(dev_eui)}"', "ID"),
-            self._echo_step(f'AT+ID=AppEui,"{hex_id(app_eui)}"', "ID"),
-            self._echo_step(f'AT+KEY=APPKEY,"{hex_key(app_key)}"', "KEY"),
-            self._echo_step("AT+CLASS=A", "CLASS"),
-        ]
+        args = (region, dev_eui, app_eui, app_key, dr, adr, subband)
+        steps = [self._echo_step(c, n) for c, n in setup("e5_setup", *args)]
         self._start("configure", steps, now, timeout_s)
 
     def sleep(self, now, timeout_s=3.0):

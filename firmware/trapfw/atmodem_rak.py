@@ -34,8 +34,7 @@ from trapfw.atmodem import (
     AtDriver,
     check_fport,
     hex_data,
-    hex_id,
-    hex_key,
+    setup,
 )
 
 RAK_STATUS = {
@@ -54,16 +53,6 @@ RAK_STATUS = {
 JOIN_ATTEMPTS = 8  # AT+JOIN=1:0:10:8, as in the RUI3 manual's example
 JOIN_INTERVAL_S = 10
 JOIN_ATTEMPT_S = 20  # one attempt: the interval + the join-accept windows (5 s / 6 s) + margin
-RAK_BANDS = {
-    "CN470": 1,
-    "RU864": 2,
-    "IN865": 3,
-    "EU868": 4,
-    "US915": 5,
-    "AU915": 6,
-    "KR920": 7,
-    "AS923": 8,
-}  # RUI3 AT+BAND numbers (AS923 = AS923-1)
 
 
 class Rak3172(AtDriver):
@@ -95,24 +84,8 @@ class Rak3172(AtDriver):
         ``dr``, ``adr``, ``subband``: as in the LoRa-E5 driver (``AT+DR``, ``AT+ADR``,
         ``AT+MASK`` for US915/AU915); None leaves the modem's setting.
         """
-        if region not in RAK_BANDS:
-            raise ValueError(f"rak3172: unknown region {region!r}")
-        steps = [
-            self._status_step("AT+NJM=1"),
-            self._status_step(f"AT+BAND={RAK_BANDS[region]}"),
-        ]
-        if subband is not None and region in ("US915", "AU915"):
-            steps.append(self._status_step("AT+MASK=%04X" % (1 << (subband - 1))))
-        if dr is not None:
-            steps.append(self._status_step(f"AT+DR={dr}"))
-        if adr is not None:
-            steps.append(self._status_step("AT+ADR=" + ("1" if adr else "0")))
-        steps += [
-            self._status_step("AT+DEVEUI=" + hex_id(dev_eui).replace(":", "")),
-            self._status_step("AT+APPEUI=" + hex_id(app_eui).replace(":", "")),
-            self._status_step("AT+APPKEY=" + hex_key(app_key)),
-            self._status_step("AT+CLASS=A"),
-        ]
+        args = (region, dev_eui, app_eui, app_key, dr, adr, subband)
+        steps = [self._status_step(c) for c in setup("rak_setup", *args)]
         self._start("configure", steps, now, timeout_s)
 
     def joined(self, now, timeout_s=3.0):

@@ -23,9 +23,8 @@ The watchdog is fed only in `main`'s loop, once per pass, never from an IRQ or a
 handlers only set a flag.
 
 Safe mode (re-flashing a deployed unit, see docs/firmware.md): with a file ``/safemode`` on the
-board, `main` returns before it starts the watchdog or the app, leaving the REPL. On a cold
-boot (not a wake from deep sleep) `boot` waits SAFE_WINDOW_MS for a Ctrl-C on the USB REPL
-(mpremote sends one when it connects) and then writes ``/safemode``.
+board, `main` returns before it starts the watchdog or the app, leaving the REPL
+(``trapfw.startup``, run by boot.py, writes it on a Ctrl-C in its window after a cold boot).
 """
 
 import json
@@ -37,8 +36,7 @@ import trapfw
 from trapfw import app, pins, state
 
 SETTINGS_FILE = "/settings.json"
-SAFE_FILE = "/safemode"
-SAFE_WINDOW_MS = 2000  # cold boots only: a wake from deep sleep does not wait
+SAFE_FILE = "/safemode"  # trapfw.startup writes it; see the module docstring
 SLOTS = 4
 RTC_BYTES = 2048  # ESP32 RTC slow memory available to MicroPython
 PIR_HIGH_RECHECK_MS = 2000  # a PIR holds its output high for seconds after motion
@@ -278,21 +276,6 @@ def safe_mode():
     except OSError:
         return False
     return True
-
-
-def boot():
-    """boot.py: hold the Pi's power switch off first; on a cold boot, offer safe mode."""
-    with open(SETTINGS_FILE) as f:
-        board = json.load(f).get("board", "esp32")
-    machine.Pin(pins.BOARDS[board]["pi_power"], machine.Pin.OUT, value=0)
-    if machine.reset_cause() == machine.DEEPSLEEP_RESET or safe_mode():
-        return  # a wake from deep sleep costs no waiting
-    try:
-        time.sleep_ms(SAFE_WINDOW_MS)  # Ctrl-C from mpremote lands here
-    except KeyboardInterrupt:
-        with open(SAFE_FILE, "w") as f:
-            f.write("safe mode: remove this file (or re-flash) to run the firmware\n")
-        print("camtrap: safe mode; the app and the watchdog stay off")
 
 
 def _lora(board, cfg):

@@ -30,8 +30,6 @@ it went out. While the modem is not joined nothing is sent (it would only hear "
 the radio waits for the join back-off instead.
 """
 
-import binascii
-import struct
 import sys
 
 import trapfw
@@ -42,17 +40,16 @@ RESET_AFTER = 3  # silent exchanges in a row before the modem's reset pin is pul
 RESET_SETTLE_S = 2  # a reset modem boots and prints its banner: leave it alone meanwhile
 FAR_S = 10 * 365 * 86400  # "not scheduled": the state machine says when a heartbeat is due
 MAYBE_SENT = (atmodem.TIMEOUT, atmodem.UNKNOWN_REPLY)
-_STATE = ">BIIHHBBBddhf"  # see persist()
-_STATE_VERSION = 1
-_RTC_VERSION = 2
-_KINDS = ("hit", "heartbeat")
 
 
-def settings_hash(cfg):
-    """CRC-32 of the settings the modem's one-time setup depends on (never 0)."""
-    keys = (cfg.modem, cfg.lora_region, cfg.dev_eui, cfg.join_eui, cfg.app_key, cfg.lora_dr)
-    text = "|".join(str(v) for v in keys) + f"|{cfg.lora_adr}|{cfg.lora_subband}"
-    return (binascii.crc32(text.encode()) & 0xFFFFFFFF) or 1
+def _store(name, *args):
+    from trapfw import radio_store
+
+    try:
+        return getattr(radio_store, name)(*args)
+    finally:
+        if sys.implementation.name == "micropython":
+            trapfw.unload("radio_store")  # a few times per event: ~2.5 KB of heap back
 
 
 class LoraRadio:
@@ -87,7 +84,7 @@ class LoraRadio:
         self.offered = []
         self.temp_c = None
         self.op: tuple | None = None  # ("configure"|"join"|"send"|"sleep", uplink or None)
-        self.want_hash = settings_hash(cfg) if configure and cfg.app_key else 0
+        self.want_hash = _store("settings_hash", cfg) if configure and cfg.app_key else 0
         self.configured_hash = 0
         self.triggers_total = self.reported_triggers = self.event_seq = 0
         self.hb_pending = False
@@ -163,90 +160,23 @@ class LoraRadio:
         dirty, self.dirty = self.dirty, False
         return dirty
 
-    # -- what survives a reset ----------------------------------------------------------
+    # -- what survives a reset: the code is in trapfw.radio_store, loaded for the call only
 
     def persist(self):
         """The state-record part of the radio, as bytes (see the module docstring)."""
-        s, b = self.sched, self.backoff
-        flags = (1 if b.is_joined else 0) | (2 if self.hb_pending else 0)
-        flags |= 4 if b.first is not None else 0  # times may be < 0 after a clock rebase
-        cls = 255 if s.unsent_class is None else s.unsent_class
-        score = 255 if s.unsent_score < 0 else int(s.unsent_score * 200 + 0.5)
-        return struct.pack(
-            _STATE,
-            _STATE_VERSION,
-            self.configured_hash,
-            self.reported_triggers & 0xFFFFFFFF,
-            min(s.hits, 0xFFFF),
-            min(s.hits_unsent, 0xFFFF),
-            cls,
-            min(score, 255),
-            flags,
-            0.0 if b.first is None else b.first,
-            b.ready_at,
-            b.window,
-            b.used,
-        )
+        return _store("persist", self)
 
     def restore_state(self, data, shift_s=0.0):
         """Undo a reset with `persist` bytes; ``shift_s``: how far the clock jumped back."""
-        if not data or len(data) != struct.calcsize(_STATE):
-            return False
-        values = struct.unpack(_STATE, data)
-        if values[0] != _STATE_VERSION:
-            return False
-        _, self.configured_hash, self.reported_triggers, hits, unsent, cls, score, flags = values[
-            :8
-        ]
-        s, b = self.sched, self.backoff
-        s.hits, s.hits_unsent = hits, unsent
-        s.unsent_class = None if cls == 255 else cls
-        s.unsent_score = -1.0 if score == 255 else score / 200
-        b.is_joined = bool(flags & 1)
-        self.hb_pending = bool(flags & 2)
-        first, b.ready_at, b.window, b.used = values[8:]
-        b.first = first if flags & 4 else None
-        b.shift(shift_s)
-        if self.hb_pending:
-            s.heartbeat_due = s.heartbeat_not_before
-        return True
+        return _store("restore_state", self, data, shift_s)
 
     def snapshot(self):
         """The airtime log and sub-band closures, bounded: for ESP32 RTC memory."""
-        s = self.sched
-        out = bytearray(struct.pack(">BBB", _RTC_VERSION, len(s.bands), len(s.log)))
-        for band in s.bands:
-            out += struct.pack(">d", band[1])
-        for t, a, k in s.log:  # airtime in whole ms, rounded up: never less than spent
-            out += struct.pack(">dIB", t, int(a * 1000) + 1, _KINDS.index(k))
-        return bytes(out)
+        return _store("snapshot", self)
 
     def restore(self, data):
         """Undo a deep sleep with `snapshot` bytes (from RTC memory); bad bytes are ignored."""
-        if not data or len(data) < 3:
-            return False
-        try:
-            version, nbands, nlog = struct.unpack(">BBB", data[:3])
-            if version != _RTC_VERSION or nbands != len(self.sched.bands):
-                return False
-            if len(data) != 3 + 8 * nbands + 13 * nlog:
-                return False
-            at = 3
-            ready = []
-            for _ in range(nbands):
-                ready.append(struct.unpack(">d", data[at : at + 8])[0])
-                at += 8
-            log = []
-            for _ in range(nlog):
-                t, a, k = struct.unpack(">dIB", data[at : at + 13])
-                log.append((t, a / 1000, _KINDS[k]))
-                at += 13
-        except (ValueError, TypeError, IndexError):
-            return False
-        for band, t in zip(self.sched.bands, ready):  # noqa: B905 (MicroPython zip has no strict)
-            band[1] = t
-        self.sched.log = log
-        return True
+        return _store("restore", self, data)
 
     # -- internals ----------------------------------------------------------------------
 
