@@ -68,6 +68,7 @@ bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m camtrap bench $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite
 	$(BIN)/python -m tools.bench_early_exit
 	$(BIN)/python -m tools.bench_firmware_heap
+	$(BIN)/python -m tools.bench_adapt
 
 check-firmware: dev-deps
 	$(BIN)/python -m tools.check_firmware
