@@ -81,6 +81,8 @@ def _probe_args(args: argparse.Namespace) -> list[str]:
             out += [f"--{flag}", str(value)]
     for t in args.target or ():
         out += ["--target", t]
+    for g in getattr(args, "target_group", None) or ():
+        out += ["--target-group", g]
     return out
 
 
