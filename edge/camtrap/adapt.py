@@ -103,7 +103,8 @@ def embed_all(
 
     kept, vectors, skipped = [], [], 0
     start = time.monotonic()
-    for s in tqdm(samples, desc="embedding", unit="photo", file=sys.stderr, disable=not progress):
+    disable = None if progress else True  # None: tqdm draws the bar on a terminal only
+    for s in tqdm(samples, desc="embedding", unit="photo", file=sys.stderr, disable=disable):
         try:
             frame = read_frame(s.path, 0, 0.0, extractor.input_size)
         except BadFrameError:

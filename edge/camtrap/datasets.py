@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from camtrap.errors import UsageError
 
@@ -334,13 +334,14 @@ def check_held_out(have: Mapping[str, Counter[str]], totals: Counter[str], key: 
 
 
 def decode_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """An H x W x 3 uint8 array, squashed to ``size`` = (width, height) like the service does.
+    """An H x W x 3 uint8 array, upright (EXIF orientation) and squashed to ``size`` =
+    (width, height), like the service decodes a frame.
 
     Raises ``OSError`` or ``ValueError`` when the file is missing or not a decodable image.
     """
     with Image.open(path) as img:
         img.load()
-        rgb = img.convert("RGB")
+        rgb = (ImageOps.exif_transpose(img) or img).convert("RGB")
     return np.asarray(rgb.resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
