@@ -119,7 +119,8 @@ def build_sections(r: ReportInput) -> tuple[Section, ...]:
             "Bursts: confusion matrix",
             (
                 "Rows: true class; columns: predicted class (the target on a hit, otherwise the "
-                f"burst's top label; {OTHER} = a class no burst is labelled with).",
+                "burst's top label), then the unlabelled classes predicted most; "
+                f"{OTHER} = the rest of the classes no burst is labelled with.",
                 _confusion_table(r.evaluation.burst_confusion),
             ),
         ),
