@@ -84,7 +84,10 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    path: str = field(default="models/camtrap-demo/model.tflite", metadata=doc(".tflite file"))
+    path: str = field(
+        default="models/camtrap-demo/model.tflite",
+        metadata=doc(".tflite file, or a model directory (its model.json names the file)"),
+    )
     labels: str = field(default="", metadata=doc("labels file; empty = labels.txt beside it"))
     num_threads: int = field(default=2, metadata=rng(1, 8, "keep <= cores"))
     check_hash: bool = field(default=True, metadata=doc("refuse a model whose sha256 != card"))
