@@ -396,7 +396,23 @@ def halt_command(command: str) -> Callable[[], None] | None:
     argv = shlex.split(command)
 
     def run() -> None:
-        subprocess.run(argv, check=False)
+        # The result is logged: a power-off that polkit refused must not pass in silence
+        # (the MCU then cuts the power after its grace time, without a clean halt)
+        try:
+            done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as e:
+            log.error("mcu: halt command %r failed: %s", command, e)
+            return
+        if done.returncode == 0:
+            log.info("mcu: halt command %r ok", command)
+        else:
+            why = (done.stderr or done.stdout).strip().splitlines()
+            log.error(
+                "mcu: halt command %r exited %d: %s",
+                command,
+                done.returncode,
+                why[-1] if why else "no output",
+            )
 
     return run
 
