@@ -6,6 +6,11 @@
   images are one-frame bursts each. Dot names are skipped (the store's unfinished ``.tmp-*``
   bursts, the ``._000.jpg`` files macOS leaves on memory cards).
 
+Input limits: a ``burst.json`` over ``MAX_BURST_JSON`` bytes, nested too deep or holding a
+number Python refuses to convert fails its burst like any other unreadable one; anything that
+is not a regular file or a directory (a FIFO named ``000.jpg``, a device) is skipped with a
+logged reason, never opened (opening a FIFO would block the replay).
+
 ``burst.json`` (schema ``camtrap-burst/1``) is parsed strictly for the keys this reader knows;
 informational keys (``night``, ``seed``, ``generator``, ...) are ignored. Problems name the file
 and the key: `read_burst` raises `UsageError`; `discover` keeps such a burst with its
@@ -15,7 +20,9 @@ and the key: `read_burst` raises `UsageError`; `discover` keeps such a burst wit
 from __future__ import annotations
 
 import json
+import logging
 import math
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +32,10 @@ from typing import Any
 from camtrap.core.types import BurstMeta
 from camtrap.errors import UsageError
 
+log = logging.getLogger(__name__)
+
 SCHEMA = "camtrap-burst/1"
+MAX_BURST_JSON = 1 << 20  # bytes; a real one is a few hundred
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 BURST_FILE = "burst.json"
 REPLAY_DEVICE = "replay"
@@ -53,6 +63,9 @@ def discover(paths: Iterable[str | Path]) -> list[RecordedBurst]:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
+        kind = _odd_kind(path)
+        if kind is not None:
+            raise UsageError(f"{path}: not a regular file or directory ({kind})")
         before = len(found)
         found.extend(_bursts_at(path))
         if len(found) == before:
@@ -60,7 +73,30 @@ def discover(paths: Iterable[str | Path]) -> list[RecordedBurst]:
     return found
 
 
+def _odd_kind(path: Path) -> str | None:
+    """None for a regular file or a directory (symlinks followed), else what it is."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        return f"cannot stat: {e.strerror}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _bursts_at(path: Path) -> list[RecordedBurst]:
+    kind = _odd_kind(path)
+    if kind is not None:
+        log.warning("replay: skipping %s: %s, not a regular file or directory", path, kind)
+        return []
     if path.is_file():
         if not is_image(path):
             raise UsageError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or directory")
@@ -84,9 +120,16 @@ def _burst_or_problem(directory: Path) -> RecordedBurst:
 
 
 def _frames_in(directory: Path) -> tuple[Path, ...]:
-    return tuple(
-        sorted(p for p in directory.iterdir() if p.is_file() and is_image(p) and not is_hidden(p))
-    )
+    frames = []
+    for p in sorted(directory.iterdir()):
+        if not is_image(p) or is_hidden(p):
+            continue
+        kind = _odd_kind(p)
+        if kind is None and p.is_file():
+            frames.append(p)
+        elif kind is not None:
+            log.warning("replay: skipping frame %s: %s, not a regular file", p, kind)
+    return tuple(frames)
 
 
 def is_hidden(path: Path) -> bool:
@@ -102,11 +145,25 @@ def single_image(path: Path) -> RecordedBurst:
 def read_burst(directory: Path) -> RecordedBurst:
     """A burst directory: its ``burst.json`` and its frames in file-name order."""
     source = directory / BURST_FILE
+    kind = _odd_kind(source)
+    if kind is not None:
+        raise UsageError(f"{source}: cannot read: {kind}, not a regular file")
     try:
-        raw = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UsageError(f"{source}: cannot read: {e}") from None
+        with open(source, "rb") as f:
+            data = f.read(MAX_BURST_JSON + 1)
+        if len(data) > MAX_BURST_JSON:
+            raise UsageError(f"{source}: cannot read: over {MAX_BURST_JSON} bytes")
+        raw = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise UsageError(f"{source}: cannot read: nested too deep") from None
+    except (OSError, ValueError) as e:  # JSON, UTF-8, and ints over Python's digit limit
+        raise UsageError(f"{source}: cannot read: {_short(e)}") from None
     return RecordedBurst(parse_burst_json(raw, str(source), str(directory)), _frames_in(directory))
+
+
+def _short(e: Exception) -> str:
+    text = str(e)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def parse_burst_json(raw: Any, source: str, burst_source: str) -> BurstMeta:
@@ -140,7 +197,11 @@ def _string(raw: Mapping[str, Any], key: str, source: str) -> str:
 
 def _number(value: Any, where: str) -> float:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0:
+    try:
+        ok = ok and math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok or value < 0:
         raise UsageError(f"{where}: must be a number >= 0, got {value!r}")
     return float(value)
 

@@ -8,6 +8,13 @@ while each `Frame` keeps the original file bytes in ``image`` so the store saves
 was recorded. A corrupt or truncated file raises `BadFrameError` for that
 frame, naming the file.
 
+Limits, each a `BadFrameError` naming the file and the reason (the burst fails, the run goes
+on): a frame over ``max_pixels`` (``MAX_PIXELS``, 24 MP: a Pi HQ or v3 camera frame is 12 MP)
+is refused from its header, before any pixel is decoded (a 10000 x 10000 PNG would peak at
+1.4 GB); a file that is not a regular file is refused without opening it for a blocking read;
+16-bit images (``I;16`` grey, ``I`` from 16-bit PNGs) are scaled to 8 bits (>> 8) instead of
+being clipped to white, and float or other deep modes are refused.
+
     camera = ReplayCamera(discover(["demo/bursts"]), input_size=(96, 96))
     for frame in camera.burst(n=5, interval_s=0.5): ...
 """
@@ -15,6 +22,8 @@ frame, naming the file.
 from __future__ import annotations
 
 import io
+import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,21 +35,35 @@ from camtrap.errors import BadFrameError, CameraError
 from camtrap.sim.bursts import RecordedBurst
 
 ORIENTATION = 0x0112  # the EXIF tag; 5-8 turn the picture by 90 degrees
+MAX_PIXELS = 24_000_000
+MAX_FILE_BYTES = 64 << 20  # a frame file larger than this is not a camera frame
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
 Pace = Callable[[float], object]  # waits the given seconds between frames (sim); None: no wait
 
 
 def decode_frame(
-    data: bytes, index: int, t: float, name: str, draft_size: tuple[int, int] | None
+    data: bytes,
+    index: int,
+    t: float,
+    name: str,
+    draft_size: tuple[int, int] | None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Frame:
     """Decode one recorded frame; ``draft_size`` = (w, h) lets JPEG decode at reduced size."""
     try:
         with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size  # from the header: nothing is decoded yet
+            if w * h > max_pixels:
+                raise BadFrameError(
+                    f"{name}: {w} x {h} = {w * h} pixels, over the budget of {max_pixels}"
+                )
             turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
             if draft_size is not None:
-                w, h = draft_size
-                img.draft("RGB", (h, w) if turned else (w, h))
+                dw, dh = draft_size
+                img.draft("RGB", (dh, dw) if turned else (dw, dh))
             upright = ImageOps.exif_transpose(img) or img
-            pixels = np.asarray(upright.convert("RGB"), dtype=np.uint8)
+            pixels = _rgb8(upright, name)
     except (
         OSError,
         SyntaxError,
@@ -52,6 +75,21 @@ def decode_frame(
     return Frame(index=index, t=t, pixels=pixels, name=Path(name).name, image=data)
 
 
+def _rgb8(img: Image.Image, name: str) -> np.ndarray:
+    """8-bit RGB; 16-bit grey scaled down, not clipped (``convert`` clips I;16 to white)."""
+    if img.mode in _SIXTEEN_BIT:
+        grey = np.asarray(img)
+        if grey.dtype.kind not in "iu" or (
+            grey.size and not 0 <= int(grey.min()) <= int(grey.max()) <= 0xFFFF
+        ):
+            raise BadFrameError(f"{name}: {img.mode} image with values over 16 bits: refused")
+        eight = (grey.astype(np.uint32) >> 8).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(eight[:, :, None], 3, axis=2))
+    if img.mode in ("F", "I;32", "I;32B", "I;32L") or ";" in img.mode:
+        raise BadFrameError(f"{name}: image mode {img.mode} (float or deep): refused")
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
 def _reason(e: Exception) -> str:
     """Pillow's reason, without the in-memory file's address (records stay reproducible)."""
     if isinstance(e, UnidentifiedImageError):
@@ -59,12 +97,35 @@ def _reason(e: Exception) -> str:
     return str(e)
 
 
-def read_frame(path: Path, index: int, t: float, draft_size: tuple[int, int] | None) -> Frame:
+def read_frame(
+    path: Path,
+    index: int,
+    t: float,
+    draft_size: tuple[int, int] | None,
+    max_pixels: int = MAX_PIXELS,
+) -> Frame:
+    return decode_frame(read_regular(path), index, t, str(path), draft_size, max_pixels)
+
+
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file; anything else (a FIFO, a device) is refused unopened
+    for reading: ``O_NONBLOCK`` keeps a FIFO's open from waiting for a writer."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
-        raise BadFrameError(f"{path}: cannot read: {e}") from None
-    return decode_frame(data, index, t, str(path), draft_size)
+        raise BadFrameError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise BadFrameError(f"{path}: not a regular file: skipped")
+        if st.st_size > limit:
+            raise BadFrameError(f"{path}: {st.st_size} bytes, over the {limit}-byte frame limit")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)
+    except OSError as e:
+        raise BadFrameError(f"{path}: cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 class ReplayCamera:
