@@ -172,6 +172,7 @@ def test_broker_check_connects_to_a_real_mosquitto(tmp_path: Path, mosquitto) ->
 def test_broker_check_reads_the_password_file_as_the_service_does(tmp_path, password_broker):
     secret = tmp_path / "mqtt-password"
     secret.write_text("s3cret-pw\nthe first line is the password; this line is not\n")
+    secret.chmod(0o600)
     mqtt = (
         f'[mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {password_broker.port}\n'
         f'username = "trap"\npassword_file = "{secret}"\n'

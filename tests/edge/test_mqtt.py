@@ -291,6 +291,7 @@ def test_password_file_authenticates(
     broker = password_broker
     secret = tmp_path / "mqtt-password"
     secret.write_text("s3cret-pw\n")
+    secret.chmod(0o600)  # a password file others may read is refused
     caplog.set_level(logging.DEBUG)
     pub = publisher_factory(cfg(broker, username="trap", password_file=str(secret)))
     assert pub.wait_connected(10)
@@ -369,6 +370,7 @@ def test_missing_password_file_is_a_config_error_naming_the_key(tmp_path):
 
 def test_password_file_first_line_is_the_password(tmp_path):
     (tmp_path / "pw").write_text("hunter2\nignored\n")
+    (tmp_path / "pw").chmod(0o600)
     assert read_password(MqttConfig(password_file=str(tmp_path / "pw"))) == "hunter2"
 
 

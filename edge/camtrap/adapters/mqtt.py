@@ -49,6 +49,7 @@ from paho.mqtt.properties import Properties
 from camtrap import __version__
 from camtrap.adapters.dry_run import battery_now
 from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
+from camtrap.adapters.secrets import SecretFileError, read_private
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
@@ -98,10 +99,12 @@ def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:
     `check_mqtt`)."""
     if not cfg.password_file:
         return cfg.password or None
-    try:
-        text = Path(cfg.password_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(source, "mqtt.password_file", f"cannot read: {e}") from None
+    try:  # refused when group or others may read it, as ssh refuses such a key
+        text = read_private(cfg.password_file, "password file")
+    except SecretFileError as e:
+        fixed = e.problem.replace("chmod 600 it", f"chmod 600 {e.path}")
+        problem = fixed if fixed != e.problem else f"{e.problem} ({e.path})"
+        raise ConfigError(source, "mqtt.password_file", problem) from None
     return text.splitlines()[0] if text.strip() else None
 
 
