@@ -12,6 +12,7 @@ hardware; heavy and hardware imports stay inside the function that needs them, s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -294,7 +295,11 @@ def _outputs(
         data.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(source, "device.data_dir", f"cannot create {data}: {e}") from None
-    outbox = Outbox(data / "outbox.db", sinks=("mqtt", "lora") if lora else ("mqtt",))
+    outbox = Outbox(
+        data / "outbox.db",
+        sinks=("mqtt", "lora") if lora else ("mqtt",),
+        fallback_dir=fallback_dir(),
+    )
     store = None
     if cfg.storage.enabled:
         quota = int(cfg.storage.quota_mb * 1024 * 1024)
@@ -304,6 +309,13 @@ def _outputs(
     if lora:
         publisher = Fanout([mqtt, _lora_publisher(cfg, outbox, clock, link, battery)])
     return Outputs(outbox, store, mqtt, publisher)
+
+
+def fallback_dir() -> Path | None:
+    """Where a degraded outbox journals what the SD card does not take: systemd's
+    ``RuntimeDirectory`` (``/run/camtrap``, a tmpfs; the unit sets it), else none (memory)."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    return Path(runtime) if runtime else None
 
 
 def _lora_publisher(

@@ -115,6 +115,7 @@ class Service:
     _not_run: int = 0  # bursts started with nothing to capture (a simulation's end)
     timeline: BootTimeline | None = None  # this boot's milestones, for `camtrap doctor`
     _timeline_written: bool = False
+    _fault_seen: Counter = None  # the storage fault last logged
 
     def run(self) -> dict[str, Counter]:
         """Run until ``stop`` is set or ``finished()``; returns the final counters."""
@@ -199,6 +200,31 @@ class Service:
         )
         out.update(self.camera.counters())  # the field camera's capture counts
         out.update(self.trigger.counters())  # the MCU's battery_mv
+        out.update(self._storage())
+        return out
+
+    def _storage(self) -> dict[str, Counter]:
+        """The outbox's and the store's health; ``storage_fault`` is either's fault, or None.
+
+        A storage fault is a state the service runs on in (degraded: hits kept in memory,
+        sent-marks retried), not an exit; telemetry and doctor report it until it clears.
+        """
+        out: dict[str, Counter] = {}
+        try:
+            out.update(self.outbox.health())
+            if self.store is not None:
+                out.update(self.store.health())
+        except Exception as e:  # a telemetry counter never stops the trap
+            out["storage_fault"] = f"health unreadable: {e}"
+            return out
+        fault = out.get("outbox_fault") or out.get("store_fault")
+        out["storage_fault"] = fault
+        if fault != self._fault_seen:
+            if fault:
+                log.error("storage fault: %s: degraded, classifying and delivering on", fault)
+            elif self._fault_seen:
+                log.warning("storage recovered (was: %s)", self._fault_seen)
+            self._fault_seen = fault
         return out
 
     # -- steps -------------------------------------------------------------------------------
@@ -238,6 +264,7 @@ class Service:
         self._store(event_id, meta, result)
         if v.decision == "hit":
             self.publisher.drain()
+        self._storage()  # logs a storage fault (or its recovery) when it happens
         log.info("%s", describe(event_id, result))
         if self.on_result is not None:
             self.on_result(meta, event_id, result)

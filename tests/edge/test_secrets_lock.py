@@ -117,8 +117,7 @@ def test_the_mqtt_password_file_is_refused_when_others_may_read_it(tmp_path):
     with pytest.raises(ConfigError) as e:
         read_password(cfg.mqtt, "trap.toml")
     assert str(e.value) == (
-        f"trap.toml: mqtt.password_file: mode 0666: readable by group or others; "
-        f"chmod 600 {pw}"
+        f"trap.toml: mqtt.password_file: mode 0666: readable by group or others; chmod 600 {pw}"
     )
     pw.chmod(0o600)
     assert read_password(cfg.mqtt, "trap.toml") == "s3cret"

@@ -172,12 +172,16 @@ class FailingStore:
     def hit_times(self) -> list[float]:
         raise OSError("disk on fire")
 
+    def health(self) -> dict[str, str | None]:
+        return {"store_fault": "I/O error: disk on fire"}
+
 
 def test_a_failing_store_loses_no_hit(rig_factory):
     rig = rig_factory([[RED, RED]], store=FailingStore())
     rig.trigger.push()
     rig.service.step()
     assert len(rig.published("hit")) == 1
+    assert rig.service.counters()["storage_fault"] == "I/O error: disk on fire"  # reported
 
 
 def test_run_ends_when_finished_and_shuts_down_cleanly(rig_factory):

@@ -361,8 +361,10 @@ class Outbox:
                 return True, result
             except sqlite3.Error as e:
                 kind = _fault_kind(e)
-                if kind is None:
+                if kind is None and self.fault is None:
                     raise OutboxError(f"outbox {self.path}: {e}") from None
+                if kind is None:  # e.g. no schema yet: the database never took a write
+                    return False, None
                 if kind == "disk full" and attempt == 0 and self._release_reserve():
                     continue
                 self._enter_fault(kind, e)
@@ -377,10 +379,11 @@ class Outbox:
             return db.execute(sql, params).fetchall()
         except sqlite3.Error as e:
             kind = _fault_kind(e)
-            if kind is None:
+            if kind is None and self.fault is None:
                 raise OutboxError(f"outbox {self.path}: {e}") from None
-            self._enter_fault(kind, e)
-            return []
+            if kind is not None:
+                self._enter_fault(kind, e)
+            return []  # degraded: what the database holds is unreadable for now
 
     def _db_pending(self, sink: str | None, limit: int) -> list[Hit]:
         if sink is None:

@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from camtrap.adapters.datalock import DataDirLock
     from camtrap.app import run_field, run_sim
     from camtrap.config import load_config
     from camtrap.detector import build_detector
@@ -44,12 +45,14 @@ def run(args: argparse.Namespace) -> int:
     source = args.config or "<defaults>"
     cfg = load_config(args.config)
     ensure_data_dir(cfg.device.data_dir, source)
-    detector = build_detector(cfg.model, cfg.verdict)
-    stop = threading.Event()
-    _on_signals(stop)
-    if args.sim:
-        return run_sim(cfg, source, detector, args.sim, args.speed, stop)
-    return run_field(cfg, source, detector, stop)
+    # one service per data directory: a second one exits 2 naming the holder
+    with DataDirLock(cfg.device.data_dir):
+        detector = build_detector(cfg.model, cfg.verdict)
+        stop = threading.Event()
+        _on_signals(stop)
+        if args.sim:
+            return run_sim(cfg, source, detector, args.sim, args.speed, stop)
+        return run_field(cfg, source, detector, stop)
 
 
 def ensure_data_dir(data_dir: str, source: str) -> None:
@@ -62,7 +65,17 @@ def ensure_data_dir(data_dir: str, source: str) -> None:
     except OSError as e:
         raise ConfigError(source, "device.data_dir", f"cannot create {path}: {e}") from None
     if not os.access(path, os.W_OK | os.X_OK):
+        if _read_only(path):  # a card the kernel remounted: run degraded, never a dead trap
+            log.error("%s: read-only filesystem: running degraded until it is writable", path)
+            return
         raise ConfigError(source, "device.data_dir", f"{path}: not writable by this user")
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _on_signals(stop: threading.Event) -> None:

@@ -103,6 +103,10 @@ class OutboxPort(Protocol):
 
     def count_pending(self, sink: str | None = None) -> int: ...
 
+    def health(self) -> Mapping[str, Counter]:
+        """Telemetry: ``outbox_fault`` (None when healthy) and what it keeps aside."""
+        ...
+
 
 class StorePort(Protocol):
     """Where bursts are kept on the trap (frames and their verdict)."""
@@ -113,6 +117,10 @@ class StorePort(Protocol):
 
     def hit_times(self) -> Sequence[float]:
         """Trigger times (unix seconds) of the hit bursts it holds."""
+        ...
+
+    def health(self) -> Mapping[str, Counter]:
+        """Telemetry: ``store_fault`` (None when healthy), free bytes."""
         ...
 
 
