@@ -8,12 +8,19 @@ A field's limits live in its metadata::
 
     port: int = field(default=1883, metadata=rng(1, 65535))
 
+Numbers must be finite everywhere (TOML has ``nan`` and ``inf``; a ``cooldown_s = nan`` made a
+trap that armed and then dropped every trigger): a non-finite float is a `ConfigError` naming
+its key path. A tuple's ``min``/``max`` bound each item, ``items`` its length; a string's
+``pattern`` is matched whole (the device id: letters, digits, ``-`` and ``_``).
+
 Sections are added by the part of the service that owns them; keep each class next to its
 siblings here so `camtrap validate-config` and the README reference see them all.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 import types
 import typing
@@ -34,13 +41,23 @@ def doc(text: str) -> dict[str, Any]:
     return {"doc": text}
 
 
+DEVICE_ID = r"[A-Za-z0-9_-]{1,64}"  # part of topics, event ids, file names and client ids
+
+
 # --------------------------------------------------------------------------------------------
 # Sections
 
 
 @dataclass(frozen=True)
 class DeviceConfig:
-    id: str = field(default="camtrap-01", metadata=doc("device id, part of every event id"))
+    id: str = field(
+        default="camtrap-01",
+        metadata={
+            "doc": "device id, part of every event id: 1-64 of A-Z a-z 0-9 - _",
+            "pattern": DEVICE_ID,
+            "pattern_doc": "1 to 64 ASCII letters, digits, '-' or '_'",
+        },
+    )
     data_dir: str = field(default="/var/lib/camtrap", metadata=doc("bursts, outbox, state"))
     mode: Literal["always-on", "power-gated"] = field(
         default="always-on", metadata=doc("who watches the PIR: the Pi, or the MCU")
@@ -66,7 +83,9 @@ class TriggerConfig:
 class CameraConfig:
     frames: int = field(default=5, metadata=rng(1, 60, "frames per burst"))
     interval_s: float = field(default=0.5, metadata=rng(0, 10, "seconds between frames"))
-    main_size: tuple[int, int] = field(default=(1920, 1080), metadata=doc("saved frames [w, h]"))
+    main_size: tuple[int, int] = field(
+        default=(1920, 1080), metadata=rng(16, 9152, "saved frames [w, h], pixels each")
+    )
     lens_position: float | None = field(
         default=None, metadata=rng(0, 32, "dioptres; unset = leave autofocus alone")
     )
@@ -96,7 +115,13 @@ class ModelConfig:
 @dataclass(frozen=True)
 class VerdictConfig:
     targets: tuple[str, ...] = field(
-        default=(), metadata=doc("target labels; empty = the model card's targets")
+        default=(),
+        metadata={
+            "doc": "target labels; empty = the model card's targets",
+            "items": (0, 64),
+            "pattern": r"\S(.*\S)?",
+            "pattern_doc": "a non-empty label without leading or trailing spaces",
+        },
     )
     rule: Literal["k_of_n", "mean_top_k", ""] = field(
         default="", metadata=doc("burst rule; empty = the model card's")
@@ -312,6 +337,11 @@ def _parse_tuple(args: tuple[Any, ...], value: Any, meta: Any, source: str, path
     if not isinstance(value, list):
         raise ConfigError(source, path, f"must be an array, got {_kind(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
+        lo, hi = meta.get("items", (0, None))
+        if len(value) < lo or (hi is not None and len(value) > hi):
+            raise ConfigError(
+                source, path, f"must have {lo}..{'' if hi is None else hi} items, got {len(value)}"
+            )
         return tuple(
             _parse_value(args[0], v, meta, source, f"{path}[{i}]") for i, v in enumerate(value)
         )
@@ -331,13 +361,21 @@ def _parse_scalar(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(source, path, f"must be a string, got {_kind(value)}")
+        pattern = meta.get("pattern")
+        if pattern is not None and not re.fullmatch(pattern, value, re.ASCII):
+            raise ConfigError(source, path, f"must be {meta['pattern_doc']}, got {value!r}")
         return value
     if tp in (int, float):
         ok = isinstance(value, int) if tp is int else isinstance(value, int | float)
         if isinstance(value, bool) or not ok:
             raise ConfigError(source, path, f"must be {_article(tp)}, got {_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(source, path, f"must be a finite number, got {value}")
         _check_range(value, meta, source, path)
-        return tp(value)
+        try:
+            return tp(value)
+        except OverflowError:  # an integer too large for a float
+            raise ConfigError(source, path, "must be a finite number, got a huge integer") from None
     raise TypeError(f"config field {path}: unsupported type {tp!r}")  # a bug in this module
 
 

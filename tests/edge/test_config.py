@@ -75,7 +75,7 @@ def test_the_reference_lists_every_key_with_a_description():
         ("[mqtt]\nbackoff_min_s = 100\nbackoff_max_s = 10\n", "mqtt.backoff_min_s: must be <="),
         ('[mqtt]\npassword = "a"\npassword_file = "b"\n', "mqtt.password: set password or"),
         ('[mqtt]\nca_file = "ca.crt"\n', "mqtt.ca_file: set, but mqtt.tls is false"),
-        ('[device]\nid = "trap/07"\n', "mqtt.topic_prefix / device.id: device id 'trap/07'"),
+        ('[device]\nid = "trap/07"\n', "device.id: must be 1 to 64 ASCII letters, digits"),
     ],
 )
 def test_validate_config_applies_the_rules_across_keys_that_run_applies(

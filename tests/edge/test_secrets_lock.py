@@ -121,3 +121,32 @@ def test_the_mqtt_password_file_is_refused_when_others_may_read_it(tmp_path):
     )
     pw.chmod(0o600)
     assert read_password(cfg.mqtt, "trap.toml") == "s3cret"
+
+
+def test_a_second_service_on_the_same_data_dir_exits_2_naming_the_first(tmp_path):
+    model = REPO / "models" / "camtrap-demo" / "model.tflite"
+    if not model.exists():
+        pytest.skip("no demo model")
+    cfg = tmp_path / "trap.toml"
+    cfg.write_text(
+        f'[device]\nid = "lock-01"\ndata_dir = "{tmp_path / "data"}"\n[model]\npath = "{model}"\n'
+    )
+    bursts = REPO / "demo" / "bursts" / "empty"
+    argv = [sys.executable, "-m", "camtrap", "run", "--config", str(cfg), "--sim", str(bursts)]
+    first = subprocess.Popen(
+        [*argv, "--speed", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:  # armed: it holds the lock
+            if "armed" in line:
+                break
+        second = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert second.returncode == 2, second.stdout + second.stderr
+        err = second.stderr.strip().splitlines()
+        assert len(err) == 1, second.stderr
+        assert f"data directory in use by pid {first.pid}" in err[0]
+    finally:
+        first.terminate()
+        first.wait(60)
