@@ -93,3 +93,17 @@ def test_validate_config_refuses_the_probes_values(tmp_path: Path, capsys, text:
     assert main(["validate-config", str(cfg)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert f"{cfg}: {key}: must be" in line
+
+
+def test_validate_config_warns_on_an_inline_password_over_plain_mqtt(tmp_path: Path, capsys):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[mqtt]\nenabled = true\nusername = "u"\npassword = "pw"\n')
+    cfg.chmod(0o644)
+    assert main(["validate-config", str(cfg)]) == 0  # allowed, with warnings
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{cfg}: ok")
+    warnings = captured.err.splitlines()
+    assert len(warnings) == 3, captured.err
+    assert all(w.startswith("camtrap validate-config: warning: ") for w in warnings)
+    assert "inline password" in warnings[0] and "plain MQTT" in warnings[1]
+    assert "mode 0644: holds mqtt.password" in warnings[2]

@@ -23,8 +23,8 @@ MODEL = ROOT / "models" / "camtrap-demo" / "model.tflite"
 LEOPARD = ROOT / "demo" / "bursts" / "leopard" / "leopard-s7-000"
 EMPTY = ROOT / "demo" / "bursts" / "empty" / "empty-s7-000"
 NAMES = [
-    "config", "clock", "disk", "model", "self-test", "camera", "pir", "broker", "mcu-link",
-    "boot-time",
+    "config", "secrets", "clock", "disk", "storage", "model", "self-test", "camera", "pir",
+    "broker", "mcu-link", "boot-time",
 ]  # fmt: skip
 
 needs_demo = pytest.mark.skipif(
@@ -60,7 +60,9 @@ def by_name(checks: list) -> dict:
 def test_sim_doctor_passes_with_one_line_per_check(tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path)
     rc = main(["doctor", "--sim", "--config", str(cfg)])
-    lines = [x for x in capsys.readouterr().out.splitlines() if x[:4] in ("ok  ", "FAIL", "skip")]
+    lines = [
+        x for x in capsys.readouterr().out.splitlines() if x[:4] in ("ok  ", "FAIL", "skip", "warn")
+    ]
     assert rc == 0
     assert [line.split()[1] for line in lines] == NAMES
     assert by_name(doctor(cfg, sim=True)[0])["self-test"].detail.startswith("2 golden burst")
@@ -277,3 +279,38 @@ def test_boot_time_skips_without_systemd_and_fails_on_a_corrupt_timeline(tmp_pat
     assert skip.status == "skip" and "not finished" in skip.detail
     bad = _boot_check(tmp_path, "{not json")
     assert bad.status == "FAIL" and "boot-timeline.json" in bad.detail
+
+
+def test_doctor_fails_a_password_file_others_may_read_and_warns_on_plain_mqtt(tmp_path: Path):
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("pw\n")
+    secret.chmod(0o644)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[mqtt]\nenabled = true\npassword_file = "{secret}"\n')
+    checks, _ = doctor(cfg, sim=True)
+    got = by_name(checks)["secrets"]
+    assert got.status == "FAIL" and "mode 0644: readable by group or others" in got.detail
+    secret.chmod(0o600)
+    got = by_name(doctor(cfg, sim=True)[0])["secrets"]
+    assert got.status == "warn" and "the password goes over plain MQTT" in got.detail
+
+
+def test_doctor_storage_reports_the_data_dir_holder_and_a_degraded_runs_journal(
+    tmp_path: Path, monkeypatch
+):
+    from camtrap.adapters.datalock import DataDirLock
+    from camtrap.adapters.outbox import JOURNAL
+
+    data = tmp_path / "data"
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[device]\ndata_dir = "{data}"\n')
+    data.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(run))
+    with DataDirLock(data):
+        got = by_name(doctor(cfg, sim=True)[0])["storage"]
+    assert got.status == "ok" and f"in use by pid {os.getpid()}" in got.detail
+    (run / JOURNAL).write_text('{"mark": ["t-1", "mqtt"]}\n')
+    got = by_name(doctor(cfg, sim=True)[0])["storage"]
+    assert got.status == "warn" and "a degraded run kept hits or sent-marks aside" in got.detail

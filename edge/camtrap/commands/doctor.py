@@ -3,13 +3,17 @@
     sudo -u camtrap /opt/camtrap/venv/bin/camtrap doctor --config /etc/camtrap/config.toml
     camtrap doctor --sim --config examples/demo.toml        # on a desktop: everything simulated
 
-Checks, in order: config, clock, free disk, model load, a self-test that replays golden bursts
+Checks, in order: config, secrets (a password file others may read fails, as the service
+refuses it; an inline password or one over plain MQTT warns), clock, free disk, storage (the
+data directory writable, not remounted read-only, no outbox journal left by a degraded run;
+which process holds the data directory), model load, a self-test that replays golden bursts
 through the real pipeline (a leopard must be a hit, an empty scene a miss), camera, PIR pin,
 MQTT broker (only when ``[mqtt] enabled``), MCU link (only when the config uses one), and the
 boot time: power (kernel start on a Pi) to the first frame in this boot, from systemd
 (``systemd-analyze time``, the unit's timestamps) and the service's own timeline. Each line
-is ``ok``, ``FAIL`` (with what to do) or ``skip`` (with why). Exit status 1 if any check fails;
-2 when the config itself is bad or a ``--golden`` path does not exist (misuse, as in every
+is ``ok``, ``FAIL`` (with what to do), ``warn`` (allowed, but fix it) or ``skip`` (with why).
+Exit status 1 if any check fails; 2 when the config itself is bad or a ``--golden`` path does
+not exist (misuse, as in every
 command), so scripts can tell a sick trap from a wrong command line.
 
 ``--sim`` swaps the hardware for its simulation, explicitly: the replay camera serving the
@@ -30,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-Status = Literal["ok", "FAIL", "skip"]
+Status = Literal["ok", "FAIL", "warn", "skip"]
 CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)  # no trap runs before this was written
 MIN_FREE_MB = 200.0
 NO_GPIO = "no Pi GPIO here: run doctor on the Pi, or add --sim on a desktop"
@@ -47,7 +51,8 @@ class Check:
 
     def line(self) -> str:
         text = f"{self.status:<4}  {self.name:<10} {self.detail}"
-        return text + (f"; do: {self.fix}" if self.fix and self.status == "FAIL" else "")
+        shown = self.fix and self.status in ("FAIL", "warn")
+        return text + (f"; do: {self.fix}" if shown else "")
 
 
 @dataclass
@@ -470,9 +475,91 @@ def _boot_id() -> str | None:
     return read_boot_id()
 
 
+def _check_secrets(ctx: Context) -> Check:
+    from camtrap.adapters.mqtt import read_password
+    from camtrap.adapters.secrets import secret_warnings
+    from camtrap.errors import ConfigError
+
+    m = ctx.cfg.mqtt
+    if m.password_file:
+        try:
+            read_password(m, ctx.source)
+        except ConfigError as e:
+            return Check("secrets", "FAIL", str(e), "chmod 600 the file, owner camtrap")
+    warned = secret_warnings(ctx.cfg, None if ctx.source == "<defaults>" else ctx.source)
+    if warned:
+        return Check("secrets", "warn", "; ".join(warned), "see each warning")
+    if not (m.password or m.password_file):
+        return Check("secrets", "ok", "no MQTT password configured")
+    return Check("secrets", "ok", "password file private" + (", over TLS" if m.tls else ""))
+
+
+def _check_storage(ctx: Context) -> Check:
+    import os
+
+    from camtrap.adapters.outbox import JOURNAL
+    from camtrap.app import fallback_dir
+
+    data = Path(ctx.cfg.device.data_dir)
+    if not data.is_dir():
+        return Check("storage", "skip", f"{data} does not exist yet (camtrap run creates it)")
+    holder = _lock_holder(data)
+    try:
+        read_only = bool(os.statvfs(data).f_flag & os.ST_RDONLY)
+    except OSError as e:
+        return Check("storage", "FAIL", f"{data}: {e}", "check the SD card (dmesg)")
+    if read_only:
+        return Check(
+            "storage",
+            "FAIL",
+            f"{data}: read-only filesystem (the kernel remounts a card read-only after I/O "
+            "errors); the service runs degraded, hits kept in memory",
+            "check dmesg, run fsck on the card or replace it",
+        )
+    probe = data / f".doctor-{os.getpid()}"
+    try:
+        probe.write_bytes(b"x" * 4096)
+        probe.unlink()
+    except OSError as e:
+        return Check("storage", "FAIL", f"{data}: cannot write: {e.strerror}", "free space")
+    runtime = fallback_dir() or Path("/run/camtrap")
+    journal = runtime / JOURNAL
+    if journal.exists():
+        return Check(
+            "storage",
+            "warn",
+            f"{journal}: a degraded run kept hits or sent-marks aside; the service writes "
+            "them to the outbox once it can",
+            "leave the service running; check the card if it stays",
+        )
+    return Check("storage", "ok", f"{data} writable; {holder}")
+
+
+def _lock_holder(data: Path) -> str:
+    import fcntl
+
+    from camtrap.adapters.datalock import LOCK_NAME
+
+    lock = data / LOCK_NAME
+    try:
+        with open(lock, "rb") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return "in use by " + (
+                    f.read(200).decode("utf-8", "replace").strip() or "a service"
+                )
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        pass
+    return "no service holds it"
+
+
 CHECKS: tuple[Callable[[Context], Check], ...] = (
+    _check_secrets,
     _check_clock,
     _check_disk,
+    _check_storage,
     _check_model,
     _check_self_test,
     _check_camera,

@@ -3,12 +3,15 @@
 Beyond each key's type and range, it applies the rules across keys that `camtrap run` applies
 before touching hardware (power-gated mode needs MCU triggers; the ``[mqtt]`` and ``[lora]``
 combinations), so a config it calls ok is not refused at start. Files the config names
-(password, CA bundle, model) are checked on the trap by `camtrap doctor`.
+(password, CA bundle, model) are checked on the trap by `camtrap doctor`. Risky secrets that
+are allowed (an inline password, a password over plain MQTT, a config others may read that
+holds one) print a warning line each on stderr; the exit status stays 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from camtrap.config import load_config
 
@@ -22,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from camtrap.adapters.lora_uplink import make_scheduler
     from camtrap.adapters.mqtt import check_mqtt
+    from camtrap.adapters.secrets import secret_warnings
     from camtrap.config import check_mode
 
     cfg = load_config(args.config)
@@ -30,4 +34,6 @@ def run(args: argparse.Namespace) -> int:
     if cfg.lora.enabled:
         make_scheduler(cfg.lora, 0.0, args.config)
     print(f"{args.config}: ok (device {cfg.device.id}, mode {cfg.device.mode})")
+    for line in secret_warnings(cfg, args.config):  # allowed, but to be fixed
+        print(f"camtrap validate-config: warning: {line}", file=sys.stderr)
     return 0
