@@ -13,8 +13,8 @@ boot time: power (kernel start on a Pi) to the first frame in this boot, from sy
 (``systemd-analyze time``, the unit's timestamps) and the service's own timeline. Each line
 is ``ok``, ``FAIL`` (with what to do), ``warn`` (allowed, but fix it) or ``skip`` (with why).
 Exit status 1 if any check fails; 2 when the config itself is bad or a ``--golden`` path does
-not exist (misuse, as in every
-command), so scripts can tell a sick trap from a wrong command line.
+not exist (misuse, as in every command), so scripts can tell a sick trap from a wrong command
+line.
 
 ``--sim`` swaps the hardware for its simulation, explicitly: the replay camera serving the
 golden bursts and the gpiozero PIR code on a MockFactory pin; the broker check stays real.
