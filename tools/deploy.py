@@ -27,6 +27,7 @@ import hashlib
 import inspect
 import json
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -50,7 +51,10 @@ ETC = "/etc/camtrap"
 DATA = "/var/lib/camtrap"
 MODELS = f"{DATA}/models"
 UNIT = "/etc/systemd/system/camtrap.service"
-STAGE = "/tmp/camtrap-deploy"
+STAGE = "/tmp/camtrap-deploy"  # + a random suffix per run: private (0700), made fresh
+SECRETS_AWAY = "/root/camtrap-install"  # the SD-card config moves here off the FAT partition
+POLKIT_RULE = ROOT / "tools" / "systemd" / "50-camtrap-poweroff.rules"
+POLKIT_DIR = "/etc/polkit-1/rules.d"
 APT_PACKAGES = (
     "python3-picamera2",
     "python3-venv",
@@ -329,8 +333,7 @@ def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
         Step(
             "remote",
             f"config to {ETC}/config.toml (mode 0600)",
-            script=f'install -o camtrap -g camtrap -m 0600 "$SRC/config.toml" {ETC}/config.toml\n'
-            f"{VENV}/bin/camtrap validate-config {ETC}/config.toml",
+            script=_config_script(offline),
         ),
         Step(
             "remote",
@@ -361,6 +364,12 @@ def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
         *([fast_boot_step()] if plan.fast_boot else []),
         Step(
             "remote",
+            "polkit rule: the service user may power off (the MCU's halt request)",
+            script=f"install -d -m 0755 {POLKIT_DIR}\n"
+            f'install -m 0644 "$SRC/{POLKIT_RULE.name}" {POLKIT_DIR}/{POLKIT_RULE.name}',
+        ),
+        Step(
+            "remote",
             "start the service and check that it is up",
             script="systemctl restart camtrap.service || true\n"
             "if systemctl is-active --quiet camtrap.service; then\n"
@@ -373,6 +382,32 @@ def remote_steps(plan: Plan, offline: bool = False) -> list[Step]:
         ),
     ]
     return steps
+
+
+def _config_script(offline: bool) -> str:
+    """Over SSH the staged copy; from an SD card the copy the first boot moved off the FAT
+    partition (``SECRETS_AWAY``), gone once installed, so a second run keeps /etc's."""
+    install = f"install -o camtrap -g camtrap -m 0600 {{src}} {ETC}/config.toml"
+    check = f"{VENV}/bin/camtrap validate-config {ETC}/config.toml"
+    if not offline:
+        return install.format(src='"$SRC/config.toml"') + "\n" + check
+    away = f"{SECRETS_AWAY}/config.toml"
+    return f'if [ -f "{away}" ]; then {install.format(src=away)} && rm -f "{away}"; fi\n' + check
+
+
+def secrets_off_the_card() -> str:
+    """Shell lines moving the config (it may hold secrets) off the boot partition, which anyone
+    who mounts the card can read (FAT has no permissions), and deleting it there."""
+    return "\n".join(
+        [
+            'if [ -f "$SRC/config.toml" ]; then',
+            f"  install -d -m 0700 {SECRETS_AWAY}",
+            f'  install -m 0600 "$SRC/config.toml" {SECRETS_AWAY}/config.toml',
+            '  rm -f "$SRC/config.toml"',
+            "  sync",
+            "fi",
+        ]
+    )
 
 
 def _golden_script(plan: Plan) -> str:
@@ -415,27 +450,47 @@ def wheel_step(plan: Plan) -> Step:
     return Step("local", "build the camtrap wheel", argv=(*argv, str(ROOT)))
 
 
-def ssh_steps(host: str, plan: Plan) -> list[Step]:
-    """Everything the SSH deploy does, local and remote, in order."""
-    model_to = f"{host}:{STAGE}/models/{plan.model_name}"
-    golden = f"{host}:{STAGE}/golden/"
+def new_stage() -> str:
+    """A staging directory name nobody can guess (so nobody can create it first)."""
+    return f"{STAGE}.{secrets.token_hex(8)}"
+
+
+def ssh_steps(host: str, plan: Plan, stage: str = STAGE) -> list[Step]:
+    """Everything the SSH deploy does, local and remote, in order.
+
+    The staging directory is made fresh and private (``mkdir -m 0700`` fails if it exists) and
+    the staged config is made 0600 at once; `cleanup_step` removes it, on failure too.
+    """
+    model_to = f"{host}:{stage}/models/{plan.model_name}"
+    golden = f"{host}:{stage}/golden/"
     prep = [
         wheel_step(plan),
         Step(
             "remote",
-            "reach the Pi, check passwordless sudo, make the staging directory",
+            "reach the Pi, check passwordless sudo, make the private staging directory",
             script="sudo -n true 2>/dev/null || "
             '{ echo "camtrap: the ssh user needs passwordless sudo"; exit 1; }\n'
             '. /etc/os-release && echo "$PRETTY_NAME, $(python3 --version)"\n'
-            f"rm -rf {STAGE} && mkdir -p {STAGE}/models {STAGE}/golden",
+            f"umask 077 && mkdir -m 0700 {stage} && mkdir {stage}/models {stage}/golden",
             root=False,
         ),
-        Step("copy", "stage the wheel", argv=("scp", "-q", str(plan.wheel), f"{host}:{STAGE}/")),
-        Step("copy", "stage the unit", argv=("scp", "-q", str(UNIT_FILE), f"{host}:{STAGE}/")),
+        Step("copy", "stage the wheel", argv=("scp", "-q", str(plan.wheel), f"{host}:{stage}/")),
+        Step("copy", "stage the unit", argv=("scp", "-q", str(UNIT_FILE), f"{host}:{stage}/")),
+        Step(
+            "copy",
+            "stage the polkit rule",
+            argv=("scp", "-q", str(POLKIT_RULE), f"{host}:{stage}/"),
+        ),
         Step(
             "copy",
             "stage the config",
-            argv=("scp", "-q", str(plan.config_path), f"{host}:{STAGE}/config.toml"),
+            argv=("scp", "-q", str(plan.config_path), f"{host}:{stage}/config.toml"),
+        ),
+        Step(
+            "remote",
+            "make the staged config private (0600)",
+            script='chmod 0600 "$SRC/config.toml"',
+            root=False,
         ),
         Step("copy", "stage the model", argv=("scp", "-q", "-r", str(plan.model_dir), model_to)),
         *(
@@ -443,12 +498,15 @@ def ssh_steps(host: str, plan: Plan) -> list[Step]:
             for d in plan.golden
         ),
     ]
-    cleanup = Step("remote", "remove the staging directory", script=f"rm -rf {STAGE}")
-    return [*prep, *remote_steps(plan), cleanup]
+    return [*prep, *remote_steps(plan), cleanup_step(stage)]
 
 
-def ssh_argv(host: str, step: Step) -> list[str]:
-    body = f"SRC={STAGE}\n{step.script}"
+def cleanup_step(stage: str) -> Step:
+    return Step("remote", "remove the staging directory", script=f"rm -rf {stage}")
+
+
+def ssh_argv(host: str, step: Step, stage: str = STAGE) -> list[str]:
+    body = f"SRC={stage}\n{step.script}"
     shell = f"sh -euc {shlex.quote(body)}"
     return ["ssh", *SSH_OPTIONS, host, f"sudo -n {shell}" if step.root else shell]
 
@@ -464,14 +522,25 @@ def describe(step: Step, number: int, total: int) -> str:
     return f"{head}\n      {shlex.join(step.argv)}"
 
 
-def execute(host: str, steps: list[Step], runner: Runner, dry_run: bool) -> None:
+def execute(
+    host: str,
+    steps: list[Step],
+    runner: Runner,
+    dry_run: bool,
+    stage: str = STAGE,
+    on_failure: Step | None = None,
+) -> None:
+    """Run the steps in order; on a failure, run ``on_failure`` (best effort), then raise."""
     for i, step in enumerate(steps, 1):
         print(describe(step, i, len(steps)), flush=True)
         if dry_run:
             continue
-        argv = ssh_argv(host, step) if step.kind == "remote" else list(step.argv)
+        argv = ssh_argv(host, step, stage) if step.kind == "remote" else list(step.argv)
         rc = runner(argv)
         if rc != 0:
+            if on_failure is not None:
+                print(f"cleaning up: {on_failure.title}", flush=True)
+                runner(ssh_argv(host, on_failure, stage))
             raise DeployError(f"step {i}/{len(steps)} ({step.title}) failed with status {rc}")
 
 
@@ -493,10 +562,19 @@ def install_script(plan: Plan) -> str:
         "# Runs once (camtrap-install.service) after the first boot; safe to run again.",
         "set -eu",
         'SRC="$(cd "$(dirname "$0")" && pwd)"',
+        "",
+        "# secrets off the FAT boot partition first (firstboot.sh did it already, normally)",
+        secrets_off_the_card(),
     ]
     for i, step in enumerate(remote_steps(plan, offline=True), 1):
         parts += ["", f'echo "camtrap install [{i}] {step.title}"', "(", step.script, ")"]
-    parts += ["", f"touch {DATA}/.installed", 'echo "camtrap install: done"', ""]
+    parts += [
+        "",
+        f"rm -rf {SECRETS_AWAY}",
+        f"touch {DATA}/.installed",
+        'echo "camtrap install: done"',
+        "",
+    ]
     return "\n".join(parts)
 
 
@@ -530,6 +608,7 @@ def write_bundle(boot: Path, plan: Plan, runner: Runner, dry_run: bool, pi_pytho
     _copy(plan.wheel, dest / plan.wheel.name)
     _copy(plan.config_path, dest / "config.toml")
     _copy(UNIT_FILE, dest / "camtrap.service")
+    _copy(POLKIT_RULE, dest / POLKIT_RULE.name)
     _copy(FIRSTBOOT_FILE, dest / "firstboot.sh")
     for f in sorted(plan.model_dir.iterdir()):
         if f.is_file():
@@ -541,6 +620,10 @@ def write_bundle(boot: Path, plan: Plan, runner: Runner, dry_run: bool, pi_pytho
     (dest / "install.sh").write_text(install_script(plan), encoding="utf-8")
     edit_boot_files(boot, plan.halt_pin)
     print(f"wrote {dest}: put the card in the Pi and power it; the first boot installs camtrap")
+    print(
+        f"note: {dest}/config.toml sits on the FAT boot partition (readable by anyone with the "
+        f"card) until the first boot moves it to {SECRETS_AWAY} (0600) and deletes it there"
+    )
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -617,7 +700,9 @@ def main(argv: Sequence[str] | None = None, runner: Runner = default_runner) -> 
         print(
             f"camtrap deploy to {args.host}: {plan.config.device.id}, model {plan.model_name}{mode}"
         )
-        execute(args.host, ssh_steps(args.host, plan), runner, args.dry_run)
+        stage = new_stage()
+        steps = ssh_steps(args.host, plan, stage)
+        execute(args.host, steps, runner, args.dry_run, stage, on_failure=cleanup_step(stage))
         if not args.dry_run:
             print(
                 f"deployed; check it with: ssh {args.host} "

@@ -11,6 +11,15 @@ set -eu
 BOOT=/boot/firmware
 [ -d "$BOOT/camtrap" ] || BOOT=/boot
 
+# The config may hold secrets and the boot partition is FAT (no permissions: anyone who mounts
+# the card reads it). Move it to root's private directory first, and delete it there.
+if [ -f "$BOOT/camtrap/config.toml" ]; then
+    install -d -m 0700 /root/camtrap-install
+    install -m 0600 "$BOOT/camtrap/config.toml" /root/camtrap-install/config.toml
+    rm -f "$BOOT/camtrap/config.toml"
+    sync
+fi
+
 cat > /etc/systemd/system/camtrap-install.service <<EOF
 [Unit]
 Description=camtrap one-time install from the SD card (see docs/field.md)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -96,6 +97,7 @@ EXPECTED_ORDER = [
     "build the camtrap wheel",
     "reach the Pi",
     "stage the wheel",
+    "make the staged config private (0600)",
     "stage the model",
     "stage golden burst golden-leopard",
     "apt packages",
@@ -110,6 +112,7 @@ EXPECTED_ORDER = [
     "golden bursts to /var/lib/camtrap/golden",
     "UART for the MCU link",
     "systemd unit",
+    "polkit rule: the service user may power off",
     "start the service and check that it is up",
     "remove the staging directory",
 ]
@@ -139,20 +142,24 @@ def test_deploy_runs_local_copy_and_remote_steps_over_ssh(site, capsys) -> None:
     rec = Recorder()
     assert deploy.main(["pi@trap-07.local", *_args(site)], runner=rec) == 0
     kinds = [c[0] if c[0] in ("ssh", "scp") else "local" for c in rec.calls]
-    assert kinds[0] == "local" and kinds[1] == "ssh" and kinds[2:7] == ["scp"] * 5
-    assert all(k == "ssh" for k in kinds[7:])
-    assert len(rec.calls) == len(EXPECTED_ORDER) + 2  # + the unit and config copies
+    assert kinds[:6] == ["local", "ssh", "scp", "scp", "scp", "scp"]
+    assert kinds[6] == "ssh" and kinds[7:9] == ["scp", "scp"]  # chmod 0600, model, golden
+    assert all(k == "ssh" for k in kinds[9:])
+    assert len(rec.calls) == len(EXPECTED_ORDER) + 3  # + the unit, rule and config copies
     for c in rec.calls:
         if c[0] == "ssh":
             assert c[1:5] == ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
             assert c[5] == "pi@trap-07.local"
-    assert rec.calls[5][-1] == f"pi@trap-07.local:/tmp/camtrap-deploy/models/{MODEL}"
-    assert shlex.split(rec.calls[1][-1])[0] == "sh"  # the reachability check runs without sudo
-    assert rec.calls[6][-2:] == [
-        str(site["golden"]),
-        "pi@trap-07.local:/tmp/camtrap-deploy/golden/",
-    ]
-    assert shlex.split(rec.calls[7][-1])[:2] == ["sudo", "-n"]
+    reach = shlex.split(rec.calls[1][-1])
+    assert reach[0] == "sh"  # the reachability check runs without sudo
+    stage = re.search(r"mkdir -m 0700 (\S+)", reach[-1]).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"/tmp/camtrap-deploy\.[0-9a-f]{16}", stage)  # private, unguessable
+    assert rec.calls[5][-1] == f"pi@trap-07.local:{stage}/config.toml"
+    assert shlex.split(rec.calls[6][-1])[-1] == f'SRC={stage}\nchmod 0600 "$SRC/config.toml"'
+    assert rec.calls[7][-1] == f"pi@trap-07.local:{stage}/models/{MODEL}"
+    assert rec.calls[8][-2:] == [str(site["golden"]), f"pi@trap-07.local:{stage}/golden/"]
+    assert shlex.split(rec.calls[9][-1])[:2] == ["sudo", "-n"]
+    assert rec.calls[-1][-1].endswith(f"rm -rf {stage}'")
 
 
 def test_every_remote_script_is_valid_shell(site) -> None:
@@ -265,9 +272,10 @@ def test_data_dir_outside_the_writable_path_is_refused(site, capsys) -> None:
 
 
 def test_a_failing_step_stops_the_deploy_and_names_it(site, capsys) -> None:
-    rec = Recorder(fail_at=8)  # the apt step
+    rec = Recorder(fail_at=10)  # the apt step
     assert deploy.main(["pi@trap-07.local", *_args(site)], runner=rec) == 1
-    assert len(rec.calls) == 8
+    assert len(rec.calls) == 11  # the failed step, then the clean-up
+    assert "rm -rf /tmp/camtrap-deploy." in rec.calls[-1][-1]  # no staged config left behind
     assert "(apt packages (picamera2 comes only from apt)) failed with status 1" in (
         capsys.readouterr().err
     )
@@ -387,3 +395,27 @@ def test_fast_boot_is_for_power_gated_traps_and_can_be_refused(site, capsys) -> 
     argv = ["pi@trap-07.local", *_args(site, "--dry-run", "--no-fast-boot")]
     assert deploy.main(argv, runner=Recorder()) == 0
     assert "fast boot: " not in capsys.readouterr().out
+
+
+def test_sd_card_install_moves_the_config_off_the_fat_partition_first(site, boot, tmp_path):
+    assert deploy.main(_args(site, "--sd-card", str(boot)), runner=Recorder()) == 0
+    dest = boot / "camtrap"
+    assert (dest / deploy.POLKIT_RULE.name).is_file()
+    install = (dest / "install.sh").read_text()
+    assert install.index(deploy.secrets_off_the_card()) < install.index("apt packages")
+    assert install.rstrip().splitlines()[-3] == f"rm -rf {deploy.SECRETS_AWAY}"
+    firstboot = (dest / "firstboot.sh").read_text()
+    assert firstboot.index('rm -f "$BOOT/camtrap/config.toml"') < firstboot.index(
+        "cat > /etc/systemd/system/camtrap-install.service"
+    )
+    # run the move itself, with the private directory under tmp_path instead of /root
+    away = tmp_path / "away"
+    script = deploy.secrets_off_the_card().replace(deploy.SECRETS_AWAY, str(away))
+    subprocess.run(["sh", "-euc", script], env={**os.environ, "SRC": str(dest)}, check=True)
+    assert not (dest / "config.toml").exists()  # deleted from the card
+    assert (away / "config.toml").read_text() == site["config"].read_text()
+    assert (away / "config.toml").stat().st_mode & 0o777 == 0o600
+    assert away.stat().st_mode & 0o777 == 0o700
+    # a second run (install.sh re-run) with nothing left on the card changes nothing
+    subprocess.run(["sh", "-euc", script], env={**os.environ, "SRC": str(dest)}, check=True)
+    assert (away / "config.toml").is_file()
