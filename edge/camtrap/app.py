@@ -191,7 +191,10 @@ def run_sim(
     bursts = discover(paths)
     clock = SystemClock()
     camera = ReplayCamera(
-        bursts, detector.classifier.input_size, pace=lambda s: stop.wait(s / speed)
+        bursts,
+        detector.classifier.input_size,
+        pace=lambda s: stop.wait(s / speed),
+        max_pixels=cfg.camera.max_pixels,
     )
     factory = MockFactory()
     trigger = _pir(cfg, clock, pin_factory=factory, allow_mock=True)

@@ -99,6 +99,15 @@ class CameraConfig:
     timeout_s: float = field(default=5.0, metadata=rng(0.1, 120, "per-frame capture timeout"))
     retries: int = field(default=2, metadata=rng(0, 10, "camera restarts before reporting"))
     save_frames: bool = field(default=True, metadata=doc("store main-stream frames"))
+    max_pixels: int = field(
+        default=24_000_000,
+        metadata=rng(
+            100_000,
+            200_000_000,
+            "recorded frames (replay, sim) above this are refused from their header, before "
+            "decoding: 24 MP is twice a Pi camera's 12 MP",
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,17 @@ def replay(
     detector: Detector,
     out: TextIO | None = None,
     progress: bool | None = False,
+    max_pixels: int | None = None,
 ) -> list[dict[str, Any]]:
     """Each recorded burst through the pipeline; returns the records (rows printed to ``out``).
 
-    ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal)."""
-    from camtrap.sim.replay_camera import ReplayCamera
+    ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal).
+    ``max_pixels``: frames above it fail their burst before decoding (``[camera] max_pixels``).
+    """
+    from camtrap.sim.replay_camera import MAX_PIXELS, ReplayCamera
 
-    camera = ReplayCamera(bursts, input_size=detector.classifier.input_size)
+    size = detector.classifier.input_size
+    camera = ReplayCamera(bursts, input_size=size, max_pixels=max_pixels or MAX_PIXELS)
     records: list[dict[str, Any]] = []
     if out is not None:
         print(HEADER, file=out)
@@ -96,7 +100,7 @@ def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
     keys += ("rule", "k", "threshold") if rule_args else ()
     full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
     detector = detector_from_args(full, cfg, args.config or "<command line>")
-    records = replay(bursts, detector, out=None, progress=None)
+    records = replay(bursts, detector, out=None, progress=None, max_pixels=cfg.camera.max_pixels)
     t = detector.targets
     aliases = group_aliases(t.group_labels())
     return Replayed(

@@ -109,3 +109,19 @@ def test_the_burst_with_a_huge_frame_fails_and_the_next_runs(tmp_path: Path):
     records = _records(tmp_path)
     assert "over the budget" in str(records["a"]["error"])
     assert records["b"]["verdict"] == "hit"
+
+
+def test_the_pixel_budget_comes_from_the_config(tmp_path: Path, capsys):
+    from camtrap.cli import main
+
+    model = Path(__file__).parents[2] / "models" / "camtrap-demo" / "model.tflite"
+    if not model.exists():
+        pytest.skip("no demo model")
+    write_burst(tmp_path / "b" / "a", [RED, RED], size=(640, 480))
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[model]\npath = "{model}"\n[camera]\nmax_pixels = 300000\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["replay", str(tmp_path / "b"), "--config", str(cfg), "--json-out", str(out)]) == 0
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["verdict"] == "error"
+    assert "640 x 480 = 307200 pixels, over the budget of 300000" in record["error"]

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if json_out is not None:
         check_writable(json_out)  # an unwritable file fails before the bursts are run
     detector = detector_from_args(args, cfg, args.config or "<command line>")
-    records = replay(bursts, detector, out=sys.stdout)
+    records = replay(bursts, detector, out=sys.stdout, max_pixels=cfg.camera.max_pixels)
     if json_out is not None:
         write_jsonl(json_out, records)
     t = detector.targets

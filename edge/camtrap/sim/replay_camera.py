@@ -136,9 +136,11 @@ class ReplayCamera:
         bursts: Sequence[RecordedBurst],
         input_size: tuple[int, int] | None = None,
         pace: Pace | None = None,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         self._bursts = list(bursts)
         self._draft = input_size
+        self._max_pixels = max_pixels
         self._pace = pace
         self.served = 0  # bursts handed out so far
         self.busy = False  # a burst is being read
@@ -177,6 +179,7 @@ class ReplayCamera:
             for i, path in enumerate(recorded.frames[:n]):
                 if i and self._pace is not None:
                     self._pace(interval_s)
-                yield read_frame(path, i, i * recorded.meta.frame_interval_s, self._draft)
+                t = i * recorded.meta.frame_interval_s
+                yield read_frame(path, i, t, self._draft, self._max_pixels)
         finally:
             self.busy = False
