@@ -70,10 +70,14 @@ def load_settings(secrets: Path, board: str) -> dict[str, Any]:
     """The device settings dict (validated by trapfw.settings) from the secrets file."""
     from trapfw import settings as fw_settings
 
-    try:
-        raw = tomllib.loads(secrets.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FlashError(f"{secrets}: not found", 2) from None
+    from camtrap.adapters.secrets import SecretFileError, read_private
+
+    if not secrets.exists():
+        raise FlashError(f"{secrets}: not found", 2)
+    try:  # it holds the LoRaWAN keys: refused when others may read it, as ssh does a key
+        raw = tomllib.loads(read_private(secrets, "secrets file"))
+    except SecretFileError as e:
+        raise FlashError(str(e), 2) from None
     except tomllib.TOMLDecodeError as e:
         raise FlashError(f"{secrets}: {e}", 2) from None
     values = _flatten(raw, secrets)

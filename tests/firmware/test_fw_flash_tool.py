@@ -28,6 +28,7 @@ mode = "power-gated"
 def secrets(tmp_path: Path) -> Path:
     p = tmp_path / "trap-07.secrets.toml"
     p.write_text(SECRETS)
+    p.chmod(0o600)  # it holds the LoRaWAN keys: a file others may read is refused
     return p
 
 
@@ -107,13 +108,25 @@ def test_a_hash_mismatch_on_the_device_fails(secrets, capsys):
 def test_a_bad_setting_in_the_secrets_file_fails_naming_file_and_key(tmp_path, capsys):
     p = tmp_path / "s.toml"
     p.write_text('device_id = "trap-07"\n[settings]\nlockout = 5\n')
+    p.chmod(0o600)
     rc = flash.main(["--board", "esp32", "--port", "p", "--secrets", str(p), "--dry-run"])
     assert rc == 2
     assert f"{p}: lockout: unknown key" in capsys.readouterr().err
 
 
-def test_the_example_secrets_file_is_valid_and_the_real_ones_are_ignored_by_git():
+def test_the_example_secrets_file_is_valid_and_the_real_ones_are_ignored_by_git(tmp_path):
     root = Path(flash.ROOT)
-    settings = flash.load_settings(root / "firmware" / "secrets.example.toml", "esp32")
+    copy = tmp_path / "trap-07.secrets.toml"  # as a user makes theirs: a private copy
+    copy.write_bytes((root / "firmware" / "secrets.example.toml").read_bytes())
+    copy.chmod(0o600)
+    settings = flash.load_settings(copy, "esp32")
     assert settings["device_id"] == "trap-07"
     assert "*.secrets.toml" in (root / ".gitignore").read_text()
+
+
+def test_a_secrets_file_others_may_read_is_refused_naming_file_and_mode(secrets, capsys):
+    secrets.chmod(0o644)
+    rc = flash.main(["--board", "esp32", "--port", "p", "--secrets", str(secrets), "--dry-run"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"{secrets}: mode 0644: readable by group or others; chmod 600 it" in err
