@@ -68,9 +68,8 @@ class FlashError(Exception):
 
 def load_settings(secrets: Path, board: str) -> dict[str, Any]:
     """The device settings dict (validated by trapfw.settings) from the secrets file."""
-    from trapfw import settings as fw_settings
-
     from camtrap.adapters.secrets import SecretFileError, read_private
+    from trapfw import settings as fw_settings
 
     if not secrets.exists():
         raise FlashError(f"{secrets}: not found", 2)
