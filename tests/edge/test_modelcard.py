@@ -77,3 +77,47 @@ def test_float_card_needs_no_quantization_and_may_give_a_range():
 def test_card_must_be_an_object():
     with pytest.raises(ModelError, match=r"m\.json: \(root\): must be an object"):
         parse_card([], "m.json")
+
+
+# --------------------------------------------------------------------------------------------
+# Label roll-up groups, adapted heads, and new cards from a model's tensors
+
+
+def test_card_groups_parse_and_a_bad_group_names_its_key():
+    card = parse_card({**EXAMPLE, "target_groups": {"cats": ["leopard", "jaguar"]}}, "m.json")
+    assert [(g.name, g.members) for g in card.target_groups] == [("cats", ("leopard", "jaguar"))]
+    with pytest.raises(ModelError, match=r"m\.json: target_groups\.cats: must be a non-empty"):
+        parse_card({**EXAMPLE, "target_groups": {"cats": []}}, "m.json")
+
+
+def test_a_head_needs_its_sha256():
+    head = {"file": "head.npz", "sha256": "ab" * 32, "embedding": 1024, "classes": 2}
+    assert parse_card({**EXAMPLE, "head": head}).head is not None
+    with pytest.raises(ModelError, match=r"head\.sha256: missing"):
+        parse_card({**EXAMPLE, "head": {k: v for k, v in head.items() if k != "sha256"}})
+
+
+def test_new_card_describes_a_uint8_model_with_a_background_class():
+    from camtrap.core.modelcard import TensorFacts, new_card
+    from camtrap.core.targets import parse_group
+
+    facts = TensorFacts((1, 224, 224, 3), "uint8", 0.0078125, 128, (1, 1001), "uint8")
+    labels = tuple(f"class {i}" for i in range(1000))
+    card = new_card(
+        "mnv2", "m.tflite", "cd" * 32, facts, labels, ("cats",), (parse_group("cats=class 1"),)
+    )
+    assert card["background_class"] is True and card["output"] == {
+        "dtype": "uint8",
+        "classes": 1001,
+    }
+    assert card["input"]["scale"] == 0.0078125 and card["input"]["zero_point"] == 128
+    assert card["target_groups"] == {"cats": ["class 1"]}
+    assert parse_card(card).decision.k == 1
+
+
+def test_new_card_refuses_an_input_that_is_not_an_image():
+    from camtrap.core.modelcard import TensorFacts, new_card
+
+    facts = TensorFacts((1, 100), "float32", 0.0, 0, (1, 2), "float32")
+    with pytest.raises(ModelError, match=r"input shape \[1, 100\]"):
+        new_card("x", "x.tflite", "cd" * 32, facts, ("a", "b"))
