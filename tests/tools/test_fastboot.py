@@ -141,3 +141,9 @@ def test_fast_unit_replaces_the_ordering_and_keeps_everything_else() -> None:
     assert unit_section.count("After=") == 1
     assert fast.split("[Service]")[1] == stock.split("[Service]")[1]  # sandboxing untouched
     assert fastboot.fast_unit(fast) == fast
+
+
+def test_docs_field_table_lists_every_optimisation_with_its_source() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "field.md").read_text()
+    for opt in fastboot.OPTIMISATIONS:
+        assert f"| {opt.where} | `{opt.change}` | {opt.effect} | {opt.source} |" in doc
