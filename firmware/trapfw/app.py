@@ -85,7 +85,7 @@ class App:
 
     def next_wake(self, now):
         """When the next pass has work to do, ms."""
-        times = [fsm.next_deadline(self.state)]
+        times = [fsm.next_deadline(self.state, now)]  # with the activity window's next edge
         if not fsm.may_sleep(self.state):
             times.append(self._battery_due)  # asleep, the battery is read at each wake instead
         deadline = self.link.next_deadline()
@@ -152,6 +152,8 @@ class App:
             st.booted_at += shift
             st.next_heartbeat += shift
             st.lockout_until = max(0, st.lockout_until + shift)
+            if st.time_offset is not None:  # the wall clock went on while this one restarted
+                st.time_offset -= shift // 1000
         return shift
 
     def _on_message(self, msg, now):

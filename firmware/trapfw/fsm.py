@@ -9,6 +9,10 @@ Modes (``settings.mode``):
   shutdown -> (Pi halt signal or grace timeout) sleep. Boot, burst and shutdown have timeouts,
   the Pi's on-time per event is capped (``max_on_s``), a PIR during a burst is forwarded as an
   extra TRIGGER with a new event sequence, and a retrigger lockout follows every power-off.
+* power-gated with an activity schedule (``schedule = "on"``): inside the windows the Pi is
+  kept up and armed: sleep -> (window opens) booting -> (READY) armed -> (PIR: TRIGGER at once)
+  burst -> (all RESULTs) armed, and at the window's end shutdown -> sleep. Outside them, and
+  until the Pi has sent the time, it is power-gated as above (``trapfw.schedule``).
 * always-on: the Pi is powered and watches the PIR itself; the MCU queues HITs for the radio,
   counts RESULTs, watches the battery and sends heartbeats.
 
@@ -29,7 +33,7 @@ to every state); an unknown state or event is an explicit fault.
 
 from trapfw import link
 
-STATES = ("sleep", "booting", "burst", "shutdown", "lowbat", "on", "fault")
+STATES = ("sleep", "booting", "burst", "shutdown", "lowbat", "on", "fault", "armed")
 EVENTS = (
     "boot",  # value: "cold" (reset, brown-out) or "wake" (from deep sleep)
     "tick",  # time passed; deadlines are checked
@@ -76,6 +80,7 @@ PERSISTENT = (
     "hb_hits",
     "queue",
     "queue_at",
+    "time_offset",  # the wall clock survives a deep-sleep reset: the schedule needs it
 )
 VOLATILE = (
     "name",
@@ -86,7 +91,6 @@ VOLATILE = (
     "index",
     "acked",
     "reason",
-    "time_offset",
     "temp_c",
 )
 
@@ -155,13 +159,17 @@ def step(state, event, now):
     return handler(state, event[1] if len(event) > 1 else None, now)
 
 
-def next_deadline(state):
-    """The earliest time at which a "tick" changes something, ms (None: nothing scheduled)."""
+def next_deadline(state, now=None):
+    """The earliest time at which a "tick" changes something, ms (None: nothing scheduled).
+    With ``now``, the next edge of an activity window counts too (the MCU wakes for it)."""
     times = [state.next_heartbeat]
     if state.deadline is not None:
         times.append(state.deadline)
-    if state.pi_on_at is not None and state.cfg.mode == "power-gated":
+    if _capped(state):
         times.append(state.pi_on_at + _ms(state.cfg.max_on_s))
+    edge = None if now is None else window_edge(state, now)
+    if edge is not None:
+        times.append(edge)
     if state.name == "fault":
         times.append(0)
     return min(times)
@@ -173,6 +181,34 @@ def can_accept_hit(state, body=None):
     if body is not None and len(body) != HIT_BYTES:
         return False
     return len(state.queue) < state.cfg.max_queue
+
+
+def _capped(state):
+    """The on-time cap applies: a power-gated Pi that is on, and not armed by the schedule
+    (an armed Pi's cap restarts with each burst)."""
+    return state.pi_on_at is not None and state.cfg.mode == "power-gated" and state.name != "armed"
+
+
+def in_window(state, now):
+    """Whether the activity schedule wants the Pi up and armed at ``now`` (ms): never while the
+    MCU does not know the time (no TIME from the Pi yet) or the battery is below the cutoff."""
+    cfg = state.cfg
+    if cfg.schedule != "on" or state.time_offset is None or state.lowbat:
+        return False
+    if state.battery_mv < cfg.battery_cutoff_mv:
+        return False
+    from trapfw import schedule  # loaded only by traps with a schedule (heap)
+
+    return schedule.armed_at(cfg, now // 1000 + state.time_offset)
+
+
+def window_edge(state, now):
+    """MCU ms of the next window start or end; None without a schedule or the time."""
+    if state.cfg.schedule != "on" or state.time_offset is None:
+        return None
+    from trapfw import schedule
+
+    return now + 1000 * schedule.wait_s(state.cfg, now // 1000 + state.time_offset)
 
 
 def may_sleep(state):
@@ -225,7 +261,7 @@ def _fault_off(state, now, reason, acts):
 def _request_shutdown(state, now, acts):
     acts.append(("send", link.SHUTDOWN, link.shutdown_body(link.SHUTDOWN_REQUEST)))
     grace = now + _ms(state.cfg.shutdown_grace_s)
-    if state.pi_on_at is not None and state.cfg.mode == "power-gated":
+    if _capped(state):
         grace = min(grace, state.pi_on_at + _ms(state.cfg.max_on_s))
     return state.replace(name="shutdown", deadline=grace, acked=False), acts
 
@@ -391,6 +427,23 @@ def _leave_lowbat(state, now, acts):
 # Power-gated: sleep
 
 
+def _sleep_tick(state, value, now):
+    """Heartbeat; and when an activity window opens (lockout over), boot the Pi to arm it."""
+    acts = []
+    state = _heartbeat(state, now, acts)
+    if now < state.lockout_until or not in_window(state, now):
+        return state, acts
+    new = state.replace(
+        name="booting",
+        pi_on_at=now,
+        deadline=now + _ms(state.cfg.boot_timeout_s),
+        pending=(),
+        index=0,
+    )
+    acts.append(("power", 1))
+    return new, acts
+
+
 def _sleep_pir(state, value, now):
     cfg = state.cfg
     if state.lowbat or state.battery_mv < cfg.battery_cutoff_mv or now < state.lockout_until:
@@ -414,8 +467,7 @@ def _sleep_pir(state, value, now):
 def _on_tick(state, now, acts):
     """Common tick work while the Pi is powered: heartbeat and the on-time cap."""
     state = _heartbeat(state, now, acts)
-    capped = state.cfg.mode == "power-gated" and state.pi_on_at is not None
-    if capped and now >= state.pi_on_at + _ms(state.cfg.max_on_s):
+    if _capped(state) and now >= state.pi_on_at + _ms(state.cfg.max_on_s):
         return _fault_off(state, now, MAX_ON_TIME, acts), True
     return (state, acts), False
 
@@ -430,6 +482,8 @@ def _booting_tick(state, value, now):
 
 
 def _booting_ready(state, value, now):
+    if not state.pending:  # booted by the schedule, not by a PIR: armed, waiting for one
+        return state.replace(name="armed", deadline=None, index=0), []
     acts = []
     for i, seq in enumerate(state.pending):
         acts.append(("send", link.TRIGGER, link.trigger_body(seq, i, state.battery_mv)))
@@ -485,6 +539,8 @@ def _burst_result(state, value, now):
     new = state.replace(pending=pending)
     if pending:
         return new, []
+    if in_window(new, now):  # the schedule keeps the Pi up: back to armed, no shutdown
+        return new.replace(name="armed", deadline=None, index=0), []
     return _request_shutdown(new, now, [])
 
 
@@ -528,6 +584,33 @@ def _shutdown_halt(state, value, now):
 
 def _shutdown_result(state, value, now):
     return state.replace(pending=tuple(s for s in state.pending if s != value[0])), []
+
+
+# Power-gated, scheduled: armed (the Pi up and waiting inside an activity window)
+
+
+def _armed_pir(state, value, now):
+    """A PIR in a window: the TRIGGER goes out at once (the Pi is up, its camera open)."""
+    seq = _next_seq(state)
+    new = state.replace(
+        name="burst",
+        event_seq=seq,
+        triggers=state.triggers + 1,
+        pi_on_at=now,  # the on-time cap covers this burst
+        deadline=now + _ms(state.cfg.burst_timeout_s),
+        pending=(seq,),
+        index=1,
+    )
+    return new, [("save",), ("send", link.TRIGGER, link.trigger_body(seq, 0, state.battery_mv))]
+
+
+def _armed_tick(state, value, now):
+    """Heartbeat; at the window's end (or once the time is unknown), ask the Pi to halt."""
+    acts = []
+    state = _heartbeat(state, now, acts)
+    if in_window(state, now):
+        return state, acts
+    return _request_shutdown(state.replace(pi_on_at=now), now, acts)
 
 
 # Always-on
@@ -578,7 +661,7 @@ _COMMON = {
 
 _ROWS = {
     "sleep": {
-        "tick": _tick_idle,
+        "tick": _sleep_tick,
         "pir": _sleep_pir,
         "battery": _battery_idle,
         "ready": _ignore,  # a Pi that is off cannot be ready: stray bytes, nothing to do
@@ -636,6 +719,16 @@ _ROWS = {
         "shutdown_ack": _ignore,
         "halt": _on_halt,
         "link_fail": _ignore,  # the Pi retries its own messages; ours are informational
+    },
+    "armed": {
+        "tick": _armed_tick,
+        "pir": _armed_pir,
+        "battery": _battery_on,  # below the cutoff: SHUTDOWN, the schedule waits for recovery
+        "ready": _ignore,  # the Pi's service restarted: it is armed again by itself
+        "result": _ignore,  # a late RESULT of a closed burst
+        "shutdown_ack": _burst_shutdown_ack,
+        "halt": _pi_halted,
+        "link_fail": _ignore,  # only HELLO/STATUS/TIME traffic while armed
     },
     "fault": {
         "tick": _fault_tick,

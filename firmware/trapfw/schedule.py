@@ -134,3 +134,28 @@ def seconds_to_change(windows, utc_s, offset):
             if best is None or wait < best:
                 best = wait
     return best
+
+
+# -- for the state machine: the settings' windows, parsed once ------------------------------
+
+_PARSED = {}
+
+
+def _of(cfg):
+    key = (cfg.schedule_windows, cfg.schedule_clock, cfg.longitude_deg, cfg.utc_offset_min)
+    if key not in _PARSED:
+        offset = offset_s(cfg.schedule_clock, cfg.longitude_deg, cfg.utc_offset_min)
+        _PARSED[key] = (parse_windows(cfg.schedule_windows), offset)
+    return _PARSED[key]
+
+
+def armed_at(cfg, utc_s):
+    """Whether settings ``cfg`` (schedule on) want the Pi armed at UTC ``utc_s``."""
+    windows, offset = _of(cfg)
+    return is_armed(windows, utc_s, offset)
+
+
+def wait_s(cfg, utc_s):
+    """Seconds from UTC ``utc_s`` to the next window edge of settings ``cfg`` (schedule on)."""
+    windows, offset = _of(cfg)
+    return seconds_to_change(windows, utc_s, offset) or DAY_MIN * 60

@@ -52,6 +52,13 @@ SPEC = {
     # charged at lora_dr (or the slowest), so ADR can only leave budget unused
     "lora_subband": (2, 1, 8),  # US915/AU915: the 8-channel sub-band of the gateways (FSB2: TTN)
     "daily_airtime_s": (30.0, 0.0, 86400.0),
+    # Activity schedule (power-gated): the Pi up and armed inside the windows (trapfw.schedule).
+    # Default windows: the twilight hours, when Amur leopards move most (docs/firmware.md).
+    "schedule": ("off", ("off", "on")),
+    "schedule_windows": ("04:00-07:00,17:00-20:00", 0, 80, "0123456789:-, "),
+    "schedule_clock": ("solar", ("solar", "fixed")),
+    "longitude_deg": (131.3, -180.0, 180.0),  # Land of the Leopard National Park, Primorye
+    "utc_offset_min": (600, -720, 840),  # "fixed": Vladivostok, UTC+10
     "dev_eui": ("", 0, 16, _HEX),
     "join_eui": ("", 0, 16, _HEX),
     "app_key": ("", 0, 32, _HEX),
@@ -152,3 +159,18 @@ def _check_keys_together(values):
             break
     if values["max_on_s"] < values["boot_timeout_s"]:
         raise SettingsError("max_on_s", "must be >= boot_timeout_s")
+    if values["schedule"] == "on":
+        _check_schedule(values)
+
+
+def _check_schedule(values):
+    from trapfw import schedule  # loaded only when a schedule is set (heap)
+
+    if values["mode"] != "power-gated":
+        raise SettingsError("schedule", "needs mode = power-gated (always-on is always up)")
+    try:
+        windows = schedule.parse_windows(values["schedule_windows"])
+    except schedule.ScheduleError as e:
+        raise SettingsError("schedule_windows", str(e)) from None
+    if not windows:
+        raise SettingsError("schedule_windows", "no window while schedule = on")

@@ -10,7 +10,7 @@ machine's ("save",) action before it writes the link's pending output (the ACK) 
 Slots are backend objects with ``count``, ``read(i) -> bytes | None`` and ``write(i, data)``:
 ESP32 NVS blobs, RP2 LittleFS files (``trapfw.hal``), or `MemSlots` in tests.
 
-Wear: a record is at most ``MAX_RECORD`` (468) bytes (16 queued hits), about 110 with the
+Wear: a record is at most ``MAX_RECORD`` (476) bytes (16 queued hits), about 110 with the
 radio's state and an empty queue. The firmware writes two or three per event (sequence at the
 trigger, each hit, power-off), one per heartbeat, uplink or join attempt: the 30-day soak
 (~20 triggers a day, ESP32 with a reset at every wake) measures ~25 writes a day, under 3 KB a
@@ -25,10 +25,13 @@ import struct
 from trapfw.link import crc16
 
 MAGIC = b"CT"
-VERSION = 2  # 2: hit times, saved_at and the radio's state; 1 is still read (then migrated)
+VERSION = 3  # 3: the wall-clock offset (activity schedule); 2: hit times, saved_at, radio
 _HEAD = ">2sBI"  # magic, version, write counter
 _BODY_V1 = ">IIIHHBqqqII"  # see _FIELDS
-_BODY = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
+_BODY_V2 = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
+_BODY = _BODY_V2 + "q"  # ... then time_offset: unix s minus MCU s (valid when flags & 4)
+_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY}
+_TIME_KNOWN = 4
 _FIELDS = (
     "event_seq",
     "triggers",
@@ -42,9 +45,10 @@ _FIELDS = (
     "hb_triggers",
     "hb_hits",
     "saved_at",
+    "time_offset",
 )
 _U32, _U16, _I64 = 0xFFFFFFFF, 0xFFFF, -1  # -1: keep as is (signed ms values)
-_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64)
+_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64, _I64)
 
 # The record is sized for the largest queue settings.py accepts (max_queue 16), so no valid
 # setting can make a save fail: 16 hits of 11 bytes with their 8-byte times, and the radio's
@@ -68,8 +72,11 @@ def encode(counter, fields):
     (bytes). A queue longer than MAX_QUEUE or an item longer than HIT_BYTES is a caller bug
     (``fsm`` refuses both): ValueError, never a record that a load could not read back.
     """
+    offset = fields.get("time_offset")
     flags = (1 if fields["lowbat"] else 0) | (2 if fields["lowbat_sent"] else 0)
-    values = [fields.get(k, 0) if k != "flags" else flags for k in _FIELDS]
+    flags |= 0 if offset is None else _TIME_KNOWN
+    known = dict(fields, flags=flags, time_offset=offset or 0)
+    values = [known.get(k, 0) for k in _FIELDS]
     values = [v & mask for v, mask in zip(values, _MASKS)]  # noqa: B905 (MicroPython zip has no strict)
     out = bytearray(struct.pack(_HEAD, MAGIC, VERSION, counter & 0xFFFFFFFF))
     out += struct.pack(_BODY, *values)
@@ -101,18 +108,20 @@ def decode(data):
     if crc16(data[:end]) != struct.unpack(">H", data[end:])[0]:
         raise RecordError("crc")
     magic, version, counter = struct.unpack(_HEAD, data[:7])
-    if magic != MAGIC or version not in (1, VERSION):
+    if magic != MAGIC or version not in _BODIES:
         raise RecordError("version")
-    body = _BODY if version == VERSION else _BODY_V1
+    body = _BODIES[version]
     at = 7 + struct.calcsize(body)
-    names = _FIELDS if version == VERSION else _FIELDS[:-1]
+    names = _FIELDS[: len(_FIELDS) - (VERSION - version)]
     fields: dict = dict(zip(names, struct.unpack(body, data[7:at])))  # noqa: B905
     flags = fields.pop("flags")
     fields["lowbat"] = bool(flags & 1)
     fields["lowbat_sent"] = bool(flags & 2)
-    at = _decode_queue(data, at, end, fields, version == VERSION)
+    if not flags & _TIME_KNOWN:
+        fields["time_offset"] = None
+    at = _decode_queue(data, at, end, fields, version >= 2)
     fields["radio"] = b""
-    if version == VERSION:
+    if version >= 2:
         n = data[at]
         if at + 1 + n != end:
             raise RecordError("radio")

@@ -30,6 +30,16 @@ Invariants, checked as the simulation runs (an AssertionError names the time and
 * joins within RP002: the modem's join requests add up to at most 36 s of airtime in the first
   hour, 36 s in the next 10 h, and 8.7 s in every 24 h window after that.
 
+With an activity schedule (``soak(schedule="04:00-07:00,17:00-20:00")``: the Pi sends the time,
+sim time 0 is a UTC midnight) the on-time cap applies outside the windows only, and:
+
+* the Pi is never up outside its windows except for a triggered burst: it is switched on
+  outside a window only in the pass of a PIR, and stays on outside the windows at most
+  ``max_on_s`` (a burst running at a window's end finishes, then the Pi halts);
+* the report counts the Pi's hours up inside the windows and the boots that armed it, which
+  tests/firmware/test_fw_soak.py costs with hardware/power.toml against ``camtrap
+  power-budget``'s figure for the schedule.
+
     python tests/firmware/soak.py [SEED] [DAYS] [esp32|rp2]     prints the report
 """
 
@@ -46,6 +56,7 @@ from fakemodem import FakeModem
 from fwkit import FakeHw, cfg
 
 from trapfw import app, fsm, link, payload, radio, state
+from trapfw import schedule as sched
 
 S = 1000  # ms per second
 REPORT_KEYS = (
@@ -67,15 +78,21 @@ REPORT_KEYS = (
     "joins",
     "outages",
     "exempt_heartbeats",
+    "armed_on_ms",
+    "outside_on_ms",
+    "window_boots",
+    "pir_boots",
 )
+UNIX0 = 1794960000  # sim time 0 (a UTC midnight) on the Pi's clock, for TIME
 DAY = 86400 * S
 
 
 class SimPi:
     """The Pi at the other end of the wire, with a random temperament per power cycle."""
 
-    def __init__(self, rnd, hw, report):
+    def __init__(self, rnd, hw, report, sends_time=False):
         self.rnd, self.hw, self.report = rnd, hw, report
+        self.sends_time = sends_time  # as the service does (NTP or RTC): the MCU learns the time
         self.powered = False
         self.link: link.Link | None = None
         self.todo: list[tuple[int, str, object]] = []  # (time, what, arg)
@@ -154,6 +171,8 @@ class SimPi:
                 continue
             if what == "boot":
                 self.link.send(link.HELLO, link.hello_body(link.ROLE_PI, "sim"), now)
+                if self.sends_time:
+                    self.link.send(link.TIME, link.time_body(UNIX0 + now // S), now)
                 self.link.send(link.READY, b"", now)
             elif what == "result":
                 self._result(arg, now)
@@ -241,9 +260,18 @@ class Mcu:
         self.rtc = b""
 
 
-def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
+def soak(
+    seed: int = 1,
+    days: int = 30,
+    board: str = "esp32",
+    schedule: str | None = None,
+    steady_battery: bool = False,
+) -> dict:
     rnd = random.Random(seed)
     over = {"battery_cutoff_mv": 3400, "battery_hysteresis_mv": 150, "battery_period_s": 3600}
+    if schedule is not None:
+        over.update(schedule="on", schedule_windows=schedule, schedule_clock="fixed")
+        over["utc_offset_min"] = 0
     keys = {"dev_eui": "00" * 8, "join_eui": "11" * 8, "app_key": "22" * 16}
     settings = cfg(
         max_on_s=180,
@@ -259,7 +287,9 @@ def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
     report = dict.fromkeys(REPORT_KEYS, 0)
     hw = FakeHw()
     slots = state.MemSlots(4)
-    pi = SimPi(rnd, hw, report)
+    pi = SimPi(rnd, hw, report, sends_time=schedule is not None)
+    windows = sched.parse_windows(schedule or "")
+    last_pir = None
     modem = FakeModem("lora-e5", clock=lambda: hw.t)
     mcu = Mcu(settings, hw, slots, modem, board)
     hw.mv = battery(0)
@@ -276,7 +306,7 @@ def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
     tears: list[int] = []
     while t < end:
         hw.t = t
-        hw.mv = battery(t)
+        hw.mv = 3900 if steady_battery else battery(t)
         if t >= next_outage:  # the network forgets the session and the gateway goes dark
             modem.joined, modem.coverage = False, False
             outage_end = t + rnd.randint(1, 3) * DAY
@@ -286,6 +316,7 @@ def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
             modem.coverage, outage_end = True, 0
         pir = t >= next_pir
         if pir:
+            last_pir = t
             report["pir"] += 1
             next_pir = _next_pir(rnd, t)
         if deep:  # ESP32: the wake from deep sleep is a reset
@@ -301,8 +332,12 @@ def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
         if t >= next_brownout:
             fw = _brownout(rnd, mcu, hw, pi, slots, before, t, report, tears)
             next_brownout = t + rnd.randint(2, 8) * DAY
+        was_on = pi.powered
         pi.power(bool(hw.power), t)
-        on_since = _check_power(hw, settings, on_since, t, report)
+        if windows:
+            on_since = _check_window_power(hw, windows, on_since, was_on, last_pir, t, report)
+        else:
+            on_since = _check_power(hw, settings, on_since, t, report)
         busy_since = _check_not_stuck(fw, settings, busy_since, t)
         pi.exchange(t)
         wake = fw.next_wake(mcu.now(t)) + mcu.clock_base
@@ -314,7 +349,10 @@ def soak(seed: int = 1, days: int = 30, board: str = "esp32") -> dict:
         deep = board == "esp32" and fw.may_sleep() and wake > t
         if deep:
             mcu.deep_sleep()
-        t = max(t + 1, min(times))
+        nxt = max(t + 1, min(times))
+        if windows:
+            _count_window_time(hw, windows, t, nxt, report)
+        t = nxt
         report["flash_writes"] += mcu.ring.writes - before if mcu.ring.writes >= before else 0
     final = state.Ring(slots).load() or {}
     _check_hits_counted(pi, modem, final, settings, report)
@@ -447,11 +485,48 @@ def _check_power(hw, settings, on_since, t, report):
 def _check_not_stuck(fw, settings, busy_since, t):
     st = fw.state
     assert st.name != "fault", f"t={t}: still in fault after a pass ({st.reason})"
-    if fsm.may_sleep(st):
+    if fsm.may_sleep(st) or st.name == "armed":  # armed: up by design, inside a window
         return None
     since = t if busy_since is None else busy_since
     assert t - since <= settings.max_on_s * S, f"t={t}: stuck in {st.name} since {since}"
     return since
+
+
+def _in_window(windows, t):
+    return sched.in_window(windows, (t // S) // 60 % sched.DAY_MIN)
+
+
+def _check_window_power(hw, windows, on_since, was_on, last_pir, t, report):
+    """Outside the windows the Pi comes on only for a PIR and stays on at most max_on_s."""
+    inside = _in_window(windows, t)
+    if hw.power and not was_on:
+        report["power_cycles"] += 1
+        if inside and last_pir != t:
+            report["window_boots"] += 1
+        else:
+            assert last_pir is not None and t - last_pir <= S, (
+                f"t={t}: Pi switched on outside its windows without a PIR"
+            )
+            report["pir_boots"] += 1
+    if not hw.power or inside:
+        return None
+    since = t if on_since is None else on_since
+    report["max_on_ms"] = max(report["max_on_ms"], t - since)
+    assert t - since <= 180 * S, f"t={t}: Pi up outside its windows since {since}"
+    return since
+
+
+def _count_window_time(hw, windows, t, until, report):
+    """Add the Pi's powered time from t to the next pass, inside and outside the windows."""
+    if not hw.power or until <= t:
+        return
+    step = 60 * S  # windows start and end on whole minutes
+    a = t
+    while a < until:
+        b = min(until, (a // step + 1) * step)
+        key = "armed_on_ms" if _in_window(windows, a) else "outside_on_ms"
+        report[key] += b - a
+        a = b
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ PORTABLE = [
     "test_fw_settings_state",
     "test_fw_app",
     "test_fw_radio",
+    "test_fw_schedule",
 ]
 
 RUNNER = """
