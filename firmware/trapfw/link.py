@@ -434,6 +434,7 @@ def body_error(mtype, body):
 
     Checks what the parsers and handlers rely on: the fixed fields are there, codes are ones
     this protocol defines, and text is printable ASCII (MicroPython has no lenient decode).
+    Table-driven and short: it is on the MCU's heap for every message.
 
     >>> body_error(HELLO, hello_body(ROLE_PI, "camtrap-pi")) is None
     True
@@ -443,38 +444,21 @@ def body_error(mtype, body):
     n = len(body)
     if n > MAX_BODY:
         return "body over " + str(MAX_BODY) + " bytes"
-    if mtype == HELLO:
-        if n < 2:
-            return "hello shorter than 2 bytes"
-        if body[1] not in (ROLE_MCU, ROLE_PI):
-            return "hello role " + str(body[1]) + " unknown"
-        if not _printable(body[2:]):
-            return "hello version not printable ascii"
-    elif mtype == TRIGGER:
-        if n < 6:
-            return "trigger shorter than 6 bytes"
-    elif mtype == RESULT:
-        if n < 4:
-            return "result shorter than 4 bytes"
-        if body[3] > VERDICT_DONE:
-            return "result verdict " + str(body[3]) + " unknown"
-    elif mtype == HIT:
-        if n == 0:
-            return "hit body empty"
-    elif mtype == STATUS:
-        if n != 0 and n < STATUS_LEN:
-            return "status shorter than " + str(STATUS_LEN) + " bytes"
-    elif mtype == SHUTDOWN:
-        if n < 1:
-            return "shutdown body empty"
-        if body[0] not in (SHUTDOWN_REQUEST, SHUTDOWN_ACK):
-            return "shutdown kind " + str(body[0]) + " unknown"
-    elif mtype == TIME:
-        if n < 4:
-            return "time shorter than 4 bytes"
-    elif mtype == NACK and n < 1:
-        return "nack body empty"
+    need = STATUS_LEN if mtype == STATUS and n else _MIN_LEN.get(mtype, 0)
+    if n < need:
+        return NAMES[mtype].lower() + " shorter than " + str(need) + " bytes"
+    top = _TOP.get(mtype)
+    if top is not None and body[top[0]] > top[1]:
+        return NAMES[mtype].lower() + " code " + str(body[top[0]]) + " unknown"
+    if mtype == HELLO and not _printable(body[2:]):
+        return "hello version not printable ascii"
     return None
+
+
+# the fixed fields of each type (STATUS: empty, a request, or all of them)
+_MIN_LEN = {HELLO: 2, TRIGGER: 6, RESULT: 4, HIT: 1, SHUTDOWN: 1, TIME: 4, NACK: 1}
+# (byte index, highest defined code): HELLO's role, RESULT's verdict, SHUTDOWN's kind
+_TOP = {HELLO: (1, ROLE_PI), RESULT: (3, VERDICT_DONE), SHUTDOWN: (0, SHUTDOWN_ACK)}
 
 
 def _valid(mtype, body):
