@@ -31,7 +31,6 @@ import secrets
 import shlex
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,7 +188,9 @@ def _pi_pin(name: str) -> int:
 
 
 def _pyproject() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    from camtrap.tomlfile import read_toml
+
+    return read_toml(ROOT / "pyproject.toml")
 
 
 def _version() -> str:

@@ -24,7 +24,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,16 +68,16 @@ class FlashError(Exception):
 def load_settings(secrets: Path, board: str) -> dict[str, Any]:
     """The device settings dict (validated by trapfw.settings) from the secrets file."""
     from camtrap.adapters.secrets import SecretFileError, read_private
+    from camtrap.errors import ConfigError
+    from camtrap.tomlfile import parse_toml
     from trapfw import settings as fw_settings
 
     if not secrets.exists():
         raise FlashError(f"{secrets}: not found", 2)
     try:  # it holds the LoRaWAN keys: refused when others may read it, as ssh does a key
-        raw = tomllib.loads(read_private(secrets, "secrets file"))
-    except SecretFileError as e:
+        raw = parse_toml(read_private(secrets, "secrets file"), str(secrets))
+    except (SecretFileError, ConfigError) as e:  # ConfigError: the one TOML error mapping
         raise FlashError(str(e), 2) from None
-    except tomllib.TOMLDecodeError as e:
-        raise FlashError(f"{secrets}: {e}", 2) from None
     values = _flatten(raw, secrets)
     values["board"] = board
     try:

@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as e:
-        print(f"camtrap {args.command}: error: {e}", file=sys.stderr)
+        for line in str(e).splitlines() or [""]:  # several config problems: one line each
+            print(f"camtrap {args.command}: error: {line}", file=sys.stderr)
         return EXIT_USAGE
     except PeerError as e:
         print(f"camtrap {args.command}: failed: {e}", file=sys.stderr)

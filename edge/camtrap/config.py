@@ -2,7 +2,8 @@
 
 Parsing is pure (`parse_config(dict, source)`); loading reads the file (`load_config(path)`).
 Unknown keys, wrong types and out-of-range values raise `ConfigError` naming the file and the
-dotted key path. Each component receives only its own section.
+dotted key path; a file with several mistakes raises them all at once (`ConfigErrors`, one line
+each). Each component receives only its own section.
 
 A field's limits live in its metadata::
 
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from camtrap.errors import ConfigError
+from camtrap.errors import ConfigError, Problems
+from camtrap.tomlfile import read_toml
 
 
 def rng(lo: float | None = None, hi: float | None = None, doc: str = "") -> dict[str, Any]:
@@ -279,16 +280,7 @@ def load_config(path: str | Path | None) -> Config:
     """Read and validate a TOML config; ``None`` gives the defaults."""
     if path is None:
         return Config()
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(p), "(file)", "not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(p), "(file)", f"cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(p), "(syntax)", str(e)) from None
-    return parse_config(raw, str(p))
+    return parse_config(read_toml(path), str(path))
 
 
 def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
@@ -297,22 +289,27 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> Config:
 
 
 def _parse_dataclass(cls: type, table: Any, source: str, prefix: str) -> Any:
+    """Every problem of the table (unknown, missing, bad keys, nested ones too) is collected
+    and raised together, so one run of `camtrap validate-config` shows them all."""
     if not isinstance(table, dict):
         raise ConfigError(source, prefix or "(root)", f"must be a table, got {_kind(table)}")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls)}
+    found = Problems()
     for key in table:
         if key not in known:
             where = f"{prefix}.{key}" if prefix else key
             choices = ", ".join(sorted(known))
-            raise ConfigError(source, where, f"unknown key (known here: {choices})")
+            found.add(ConfigError(source, where, f"unknown key (known here: {choices})"))
     values: dict[str, Any] = {}
     for name, f in known.items():
         path = f"{prefix}.{name}" if prefix else name
         if name in table:
-            values[name] = _parse_value(hints[name], table[name], f.metadata, source, path)
+            with found.check():
+                values[name] = _parse_value(hints[name], table[name], f.metadata, source, path)
         elif f.default is MISSING and f.default_factory is MISSING:
-            raise ConfigError(source, path, "missing")
+            found.add(ConfigError(source, path, "missing"))
+    found.raise_any()
     return cls(**values)
 
 

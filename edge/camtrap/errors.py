@@ -13,6 +13,9 @@ Two branches, so that no failure can look like "nothing found":
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 EXIT_USAGE = 2  # the CLI's exit status for a `UsageError`
 EXIT_PEER = 1  # and for a `PeerError`
 
@@ -35,6 +38,58 @@ class ConfigError(UsageError):
     def __init__(self, source: str, key: str, problem: str) -> None:
         self.source, self.key, self.problem = source, key, problem
         super().__init__(f"{source}: {key}: {problem}")
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one file, reported together: one ``source: key: problem`` line each.
+
+    ``source``, ``key`` and ``problem`` are the first problem's; ``problems`` holds them all.
+    """
+
+    def __init__(self, problems: Sequence[ConfigError]) -> None:
+        self.problems = tuple(p for e in problems for p in problems_of(e))
+        first = self.problems[0]
+        super().__init__(first.source, first.key, first.problem)
+        self.args = ("\n".join(str(p) for p in self.problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def problems_of(e: ConfigError) -> tuple[ConfigError, ...]:
+    return e.problems if isinstance(e, ConfigErrors) else (e,)
+
+
+class Problems:
+    """Collects the `ConfigError` of each independent check, so a file's every mistake is
+    reported at once::
+
+        found = Problems()
+        with found.check():
+            check_a()
+        with found.check():
+            check_b()
+        found.raise_any()   # nothing, the one problem, or all of them as `ConfigErrors`
+    """
+
+    def __init__(self) -> None:
+        self.found: list[ConfigError] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError as e:
+            self.found.extend(problems_of(e))
+
+    def add(self, e: ConfigError) -> None:
+        self.found.extend(problems_of(e))
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise ConfigErrors(self.found)
 
 
 class ModelError(UsageError):

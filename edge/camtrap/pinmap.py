@@ -14,12 +14,12 @@ wiring docs and doctor.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from camtrap.errors import ConfigError
+from camtrap.tomlfile import read_toml
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "hardware" / "pinmap.toml"
 
@@ -67,14 +67,7 @@ class PinMap:
 
 def load_pinmap(path: str | Path = DEFAULT_PATH) -> PinMap:
     """Read and validate the pin map file."""
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(p), "(file)", "not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(p), "(syntax)", str(e)) from None
-    return parse_pinmap(raw, str(p))
+    return parse_pinmap(read_toml(path), str(Path(path)))
 
 
 def parse_pinmap(raw: dict[str, Any], source: str = "<pinmap>") -> PinMap:

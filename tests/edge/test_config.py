@@ -93,3 +93,47 @@ def test_validate_config_accepts_the_shipped_examples(capsys: pytest.CaptureFixt
     for name in ("camtrap.toml", "demo.toml"):
         assert main(["validate-config", str(root / name)]) == 0
     assert capsys.readouterr().out.count(": ok (device ") == 2
+
+
+def test_every_problem_in_a_file_is_reported_at_once_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(
+        "[mqtt]\nprot = 1883\nport = 0\nenabled = 1\n"  # three mistakes in one table
+        '[camera]\nframes = "five"\n'  # one in another
+        "[sensor]\n"  # and an unknown section
+    )
+    assert main(["validate-config", str(cfg)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert sorted(line.split(": ")[3] for line in lines) == [
+        "camera.frames",
+        "mqtt.enabled",
+        "mqtt.port",
+        "mqtt.prot",
+        "sensor",
+    ]
+    assert all(line.startswith(f"camtrap validate-config: error: {cfg}: ") for line in lines)
+
+
+def test_the_rules_across_keys_are_all_reported_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(
+        '[device]\nmode = "power-gated"\n'
+        '[mqtt]\nbackoff_min_s = 100\nbackoff_max_s = 10\nca_file = "ca.crt"\n'
+    )
+    assert main(["validate-config", str(cfg)]) == 2
+    keys = [line.split(": ")[3] for line in capsys.readouterr().err.splitlines()]
+    assert keys == ["trigger.source", "mqtt.backoff_min_s", "mqtt.ca_file"]
+
+
+def test_a_single_problem_is_a_plain_config_error_and_several_keep_each_one():
+    with pytest.raises(ConfigError) as one:
+        parse_config({"mqtt": {"port": 0}}, "t.toml")
+    assert str(one.value) == "t.toml: mqtt.port: must be in 1..65535, got 0"
+    with pytest.raises(ConfigError) as many:
+        parse_config({"mqtt": {"port": 0, "tls": "yes"}}, "t.toml")
+    assert [p.key for p in many.value.problems] == ["mqtt.port", "mqtt.tls"]  # pyright: ignore
+    assert str(many.value).splitlines()[0] == "t.toml: mqtt.port: must be in 1..65535, got 0"

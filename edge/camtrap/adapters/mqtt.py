@@ -69,7 +69,7 @@ from camtrap.core.messages import (
 )
 from camtrap.core.outbox_policy import backoff_delay
 from camtrap.core.ports import Clock
-from camtrap.errors import ConfigError, PeerError
+from camtrap.errors import ConfigError, PeerError, Problems
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +81,21 @@ STOP_SETTLE_STEPS = 20  # on stop, up to 20 x 0.1 s for outstanding PUBACKs
 
 def check_mqtt(cfg: MqttConfig, device_id: str, source: str = "<config>") -> Topics:
     """The ``[mqtt]`` rules across keys, reading no file: the publisher, the doctor and
-    ``camtrap validate-config`` all apply them. Returns the device's topics."""
+    ``camtrap validate-config`` all apply them (every broken rule is reported). Returns the
+    device's topics."""
+    found = Problems()
     if cfg.backoff_min_s > cfg.backoff_max_s:
-        raise ConfigError(source, "mqtt.backoff_min_s", "must be <= mqtt.backoff_max_s")
+        found.add(ConfigError(source, "mqtt.backoff_min_s", "must be <= mqtt.backoff_max_s"))
     if cfg.password and cfg.password_file:
-        raise ConfigError(source, "mqtt.password", "set password or password_file, not both")
+        found.add(ConfigError(source, "mqtt.password", "set password or password_file, not both"))
     if cfg.ca_file and not cfg.tls:
-        raise ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false")
+        found.add(ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false"))
     try:
-        return topics(cfg.topic_prefix, device_id)
+        device_topics = topics(cfg.topic_prefix, device_id)
     except ValueError as e:
-        raise ConfigError(source, "mqtt.topic_prefix / device.id", str(e)) from None
+        found.add(ConfigError(source, "mqtt.topic_prefix / device.id", str(e)))
+    found.raise_any()
+    return device_topics
 
 
 def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:

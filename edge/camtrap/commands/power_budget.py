@@ -16,11 +16,10 @@ leopards caught per battery pack. ``--plot`` draws battery life against the trig
 from __future__ import annotations
 
 import argparse
-import tomllib
 from pathlib import Path
 
 from camtrap.core import capture, designs, power
-from camtrap.errors import ConfigError, UsageError
+from camtrap.errors import UsageError
 
 DEFAULT_PARAMS = "hardware/power.toml"
 DEFAULT_CAPTURE = "hardware/capture.toml"
@@ -56,15 +55,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_toml(path: str, default: str, flag: str) -> dict:
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        hint = f" (run from the repository root, or pass {flag})" if path == default else ""
-        raise ConfigError(path, "(file)", f"not found{hint}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(path, "(file)", f"cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(path, "(syntax)", str(e)) from None
+    from camtrap.tomlfile import read_toml
+
+    hint = f" (run from the repository root, or pass {flag})" if path == default else ""
+    return read_toml(path, missing_hint=hint)
 
 
 def load_params(path: str) -> tuple[power.PowerParams, dict[str, str]]:

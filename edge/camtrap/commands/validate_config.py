@@ -2,7 +2,8 @@
 
 Beyond each key's type and range, it applies the rules across keys that `camtrap run` applies
 before touching hardware (power-gated mode needs MCU triggers; the ``[mqtt]`` and ``[lora]``
-combinations), so a config it calls ok is not refused at start. Files the config names
+combinations), so a config it calls ok is not refused at start. It reports every problem in
+the file at once, one ``FILE: key: problem`` line each (exit status 2). Files the config names
 (password, CA bundle, model) are checked on the trap by `camtrap doctor`. Risky secrets that
 are allowed (an inline password, a password over plain MQTT, a config others may read that
 holds one) print a warning line each on stderr; the exit status stays 0.
@@ -27,12 +28,18 @@ def run(args: argparse.Namespace) -> int:
     from camtrap.adapters.mqtt import check_mqtt
     from camtrap.adapters.secrets import secret_warnings
     from camtrap.config import check_mode
+    from camtrap.errors import Problems
 
-    cfg = load_config(args.config)
-    check_mode(cfg, args.config)
-    check_mqtt(cfg.mqtt, cfg.device.id, args.config)
+    cfg = load_config(args.config)  # every key's type and range, all problems at once
+    found = Problems()  # then every rule across keys, each reported
+    with found.check():
+        check_mode(cfg, args.config)
+    with found.check():
+        check_mqtt(cfg.mqtt, cfg.device.id, args.config)
     if cfg.lora.enabled:
-        make_scheduler(cfg.lora, 0.0, args.config)
+        with found.check():
+            make_scheduler(cfg.lora, 0.0, args.config)
+    found.raise_any()
     print(f"{args.config}: ok (device {cfg.device.id}, mode {cfg.device.mode})")
     for line in secret_warnings(cfg, args.config):  # allowed, but to be fixed
         print(f"camtrap validate-config: warning: {line}", file=sys.stderr)

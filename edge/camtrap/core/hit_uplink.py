@@ -25,12 +25,11 @@ def hit_uplink(hit: Hit, now: float, battery_mv: int | None = None) -> bytes:
 
     Raises ``trapfw.payload.PayloadError`` naming the field when the hit cannot be encoded.
     """
-    score = min(max(float(hit.score), 0.0), 1.0)
     return bytes(
         payload.encode_hit(
             hit.event_seq,
             class_code(hit.label),
-            score,
+            hit.score,  # in 0..1: a Hit validates it
             min(hit.frames_agreeing, 255),
             min(hit.frames_classified, 255),
             battery_mv,

@@ -1,17 +1,20 @@
 """Frozen values passed between pipeline stages.
 
 Every stage takes and returns these, never bare tuples or dicts, so each boundary is typed and
-validated once, on construction.
+validated once, on construction: a `Verdict` or `Hit` out of range (a score outside 0..1, more
+frames agreeing than classified, an event sequence past 24 bits) cannot exist.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 Decision = Literal["hit", "miss", "error"]
+DECISIONS: tuple[Decision, ...] = ("hit", "miss", "error")
 
 EVENT_SEQ_MAX = (1 << 24) - 1  # the LoRa hit uplink carries the event sequence in 24 bits
 
@@ -82,6 +85,17 @@ class Verdict:
     rule: str = ""  # the rule that decided, e.g. "k_of_n:2/0.60"
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise ValueError(f"verdict: decision must be one of {DECISIONS}, got {self.decision!r}")
+        _fraction("verdict", "target_score", self.target_score)
+        _fraction("verdict", "top_score", self.top_score)
+        _counts("verdict", self.frames_agreeing, self.frames_classified)
+        if self.frames_total < 0:
+            raise ValueError(f"verdict: frames_total must be >= 0, got {self.frames_total}")
+        if self.error is not None and self.decision != "error":
+            raise ValueError(f"verdict: a {self.decision} carries no error ({self.error!r})")
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -96,3 +110,25 @@ class Hit:
     frames_agreeing: int
     frames_classified: int
     model: str = ""  # model name and sha256 prefix, for provenance
+
+    def __post_init__(self) -> None:
+        if not self.event_id or not self.device_id or not self.label:
+            raise ValueError(f"hit {self.event_id!r}: event_id, device_id and label must be set")
+        if not 0 <= self.event_seq <= EVENT_SEQ_MAX:
+            raise ValueError(f"hit {self.event_id}: event_seq out of range: {self.event_seq}")
+        if not math.isfinite(self.time):
+            raise ValueError(f"hit {self.event_id}: time must be finite, got {self.time}")
+        _fraction(f"hit {self.event_id}", "score", self.score)
+        _counts(f"hit {self.event_id}", self.frames_agreeing, self.frames_classified)
+
+
+def _fraction(what: str, name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"{what}: {name} must be in 0..1, got {value}")
+
+
+def _counts(what: str, agreeing: int, classified: int) -> None:
+    if not 0 <= agreeing <= classified:
+        raise ValueError(
+            f"{what}: want 0 <= frames_agreeing <= frames_classified, got {agreeing}/{classified}"
+        )
