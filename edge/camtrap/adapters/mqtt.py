@@ -90,11 +90,13 @@ def check_mqtt(cfg: MqttConfig, device_id: str, source: str = "<config>") -> Top
         found.add(ConfigError(source, "mqtt.password", "set password or password_file, not both"))
     if cfg.ca_file and not cfg.tls:
         found.add(ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false"))
+    device_topics: Topics | None = None
     try:
         device_topics = topics(cfg.topic_prefix, device_id)
     except ValueError as e:
         found.add(ConfigError(source, "mqtt.topic_prefix / device.id", str(e)))
     found.raise_any()
+    assert device_topics is not None  # else raise_any raised
     return device_topics
 
 
