@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import inspect
-import json
 import re
 import secrets
 import shlex
@@ -35,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from camtrap.adapters.model_card import CARD_NAME, read_card_json
 from camtrap.config import Config, load_config
 from camtrap.errors import CamtrapError, PeerError, UsageError
 from tools import fastboot
@@ -164,12 +164,9 @@ def _check_model(model_dir: Path) -> tuple[str, str]:
     if not (model_dir / "labels.txt").is_file():
         raise UsageError(f"{model_dir}: no labels.txt beside model.tflite")
     sha = hashlib.sha256(tflite.read_bytes()).hexdigest()
-    card = model_dir / "model.json"
+    card = model_dir / CARD_NAME
     if card.is_file():
-        try:
-            want = json.loads(card.read_text(encoding="utf-8")).get("sha256", "")
-        except (json.JSONDecodeError, AttributeError) as e:
-            raise UsageError(f"{card}: not a valid model card: {e}") from None
+        want = read_card_json(card).get("sha256", "")  # the service's own card reader
         if want and want != sha:
             raise UsageError(f"{card}: sha256: card says {want[:12]}..., file is {sha[:12]}...")
     name = model_dir.resolve().name

@@ -10,15 +10,13 @@ a checked download.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from camtrap.adapters.classifier import CARD_NAME, load_model, read_labels
+from camtrap.adapters.classifier import load_model, read_labels
 from camtrap.adapters.embedding import tensor_facts
 from camtrap.adapters.fetch import fetch
+from camtrap.adapters.model_card import CARD_NAME, write_card_json
 from camtrap.core.catalogue import Entry
 from camtrap.core.modelcard import DEFAULT_NEW_RULE, new_card
 from camtrap.core.preprocess import ResizeMode
@@ -70,7 +68,7 @@ def init_card(
     )
     _copy_in(model, out)
     _copy_in(labels, out)
-    _write_json(card_file, card)
+    write_card_json(card_file, dict(card))
     load_model(out)  # the service's own checks, once
     return card_file
 
@@ -82,18 +80,6 @@ def _copy_in(path: Path, out: Path) -> None:
             shutil.copyfile(path, out / path.name)
     except OSError as e:
         raise UsageError(f"{out}: cannot copy {path.name} into it: {e}") from None
-
-
-def _write_json(path: Path, card: dict[str, object]) -> None:
-    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".model.json.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write the card: {e}") from None
 
 
 def install(entry: Entry, root: Path, mirror: str = "", progress: bool = True) -> Path:

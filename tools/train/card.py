@@ -8,7 +8,6 @@ checks at load.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,20 +76,18 @@ def write_model_dir(out: Path, tflite: bytes, labels: Sequence[str], card: dict[
 
 
 def read_card(model_dir: Path) -> dict[str, Any]:
+    """The card's JSON (the service's card reader), refused unless it is this schema."""
+    from camtrap.adapters.model_card import CARD_NAME, read_card_json
     from camtrap.errors import UsageError
 
-    path = model_dir / "model.json"
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: unreadable model card ({e})") from None
-    if not isinstance(card, dict) or card.get("schema") != SCHEMA:
+    path = model_dir / CARD_NAME
+    card = read_card_json(path)
+    if card.get("schema") != SCHEMA:
         raise UsageError(f"{path}: schema: want {SCHEMA!r}")
     return card
 
 
 def write_card(model_dir: Path, card: Mapping[str, Any]) -> None:
-    path = model_dir / "model.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    tmp.replace(path)
+    from camtrap.adapters.model_card import CARD_NAME, write_card_json
+
+    write_card_json(model_dir / CARD_NAME, dict(card))

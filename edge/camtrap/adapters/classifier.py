@@ -22,7 +22,6 @@ directory, whose ``model.json`` names the file to run. A card with a ``head`` ke
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from camtrap.adapters.litert import open_interpreter
-from camtrap.core.modelcard import ModelCard, parse_card
+from camtrap.adapters.model_card import CARD_NAME, read_card
+from camtrap.core.modelcard import ModelCard
 from camtrap.core.preprocess import InputSpec, as_probabilities, dequantize, to_input
 from camtrap.errors import ModelError
 
-CARD_NAME = "model.json"
 BACKGROUND = "background"
 
 
@@ -155,17 +154,6 @@ def _load_adapted(
         )
     classifier = HeadClassifier(EmbeddingExtractor(interpreter, spec, dims), head)
     return LoadedModel(classifier, card, path, sha)
-
-
-def read_card(path: Path) -> ModelCard | None:
-    """The model card at ``path``, or None when there is none."""
-    if not path.exists():
-        return None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"{path}: cannot read the model card: {e}") from None
-    return parse_card(raw, str(path))
 
 
 def read_labels(path: Path) -> tuple[str, ...]:

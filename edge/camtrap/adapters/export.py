@@ -281,13 +281,10 @@ def _shown(collected: Collected) -> str:
 
 def read_taxa(card_path: Path) -> dict[str, str]:
     """The ``taxa`` table of a model card (label -> scientific name or observation type)."""
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{card_path}: model card not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise UsageError(f"{card_path}: cannot read the model card: {e}") from None
-    return parse_taxa(card.get("taxa", {}) if isinstance(card, dict) else None, str(card_path))
+    from camtrap.adapters.model_card import read_card_json
+
+    card = read_card_json(card_path, missing="model card not found")  # the one card reader
+    return parse_taxa(card.get("taxa", {}), str(card_path))
 
 
 def parse_taxa(raw: Any, source: str) -> dict[str, str]:

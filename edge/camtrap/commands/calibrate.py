@@ -19,11 +19,7 @@ Too few is a refusal (exit 2) naming how many are needed, or a loud warning with
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import stat
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,9 +40,7 @@ from camtrap.core.calibrate import (
 )
 from camtrap.core.modelcard import ModelCard, parse_card
 from camtrap.core.targets import member_names, merge_groups
-from camtrap.errors import ModelError, UsageError
-
-CARD_NAME = "model.json"
+from camtrap.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -120,34 +114,17 @@ def search_space(args: argparse.Namespace) -> tuple[tuple[Any, ...], tuple[int, 
 # The model card
 
 
-def card_path(model: str) -> Path:
-    path = Path(model)
-    return (path if path.is_dir() else path.parent) / CARD_NAME
-
-
 def card_of(model: str | None) -> ModelCard | None:
     """The card beside ``model`` (or in the model directory), None without a model or card."""
-    if not model or not card_path(model).is_file():
-        return None
-    return parse_card(read_card_json(card_path(model)), str(card_path(model)))
+    from camtrap.adapters.model_card import card_path, read_card
+
+    return read_card(card_path(model)) if model else None
 
 
 def card_targets(model: str | None) -> tuple[str, ...]:
     """The targets of the card beside ``model`` (none without a model or a card)."""
     card = card_of(model)
     return card.targets if card else ()
-
-
-def read_card_json(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no model card to write the choice into") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelError(f"{path}: cannot read the model card: {e}") from None
-    if not isinstance(raw, dict):
-        raise ModelError(f"{path}: must be a JSON object")
-    return raw
 
 
 def with_operating_point(card: dict[str, Any], point: OperatingPoint) -> dict[str, Any]:
@@ -160,31 +137,14 @@ def with_operating_point(card: dict[str, Any], point: OperatingPoint) -> dict[st
 
 
 def write_card(path: Path, point: OperatingPoint) -> None:
-    """Update the card atomically (temporary file, fsync, rename) after validating it.
+    """Write the choice into the card after validating the result (never a card the service
+    would refuse); the rest of the card is untouched, its file mode too."""
+    from camtrap.adapters.model_card import read_card_json, write_card_json
 
-    The card keeps its file mode (``mkstemp`` makes 0600 files, which the service user and other
-    readers of the repository could not read)."""
-    updated = with_operating_point(read_card_json(path), point)
-    parse_card(updated, str(path))  # never write a card the service would refuse
-    text = json.dumps(updated, indent=2, ensure_ascii=False) + "\n"
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        fd, tmp = tempfile.mkstemp(prefix=".model.json.", dir=path.parent)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write the card: {e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write the card: {e}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    card = read_card_json(path, missing="no model card to write the choice into")
+    updated = with_operating_point(card, point)
+    parse_card(updated, str(path))
+    write_card_json(path, updated)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
     point = calibrate(raws, targets, goal, rates, rules, ks, args.records or "replay")
     print(report(point))
     if args.write_card:
+        from camtrap.adapters.model_card import card_path
+
         path = card_path(args.model)
         write_card(path, point)
         print(f"wrote decision and metrics.operating_point to {path}")
