@@ -37,6 +37,7 @@ from pathlib import Path
 from camtrap.adapters.model_card import CARD_NAME, read_card_json
 from camtrap.config import Config, load_config
 from camtrap.errors import CamtrapError, PeerError, UsageError
+from camtrap.sim.bursts import DEMO_GOLDEN
 from tools import fastboot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,6 @@ APT_PACKAGES = (
 )
 APT_PROVIDED = {"numpy", "pillow", "gpiozero", "lgpio"}  # from apt, never from pip on the Pi
 RUNTIMES = {"ai-edge-litert", "tflite-runtime"}  # chosen on the Pi, see runtime_candidates
-DEMO_GOLDEN = ("demo/bursts/leopard/leopard-s7-000", "demo/bursts/empty/empty-s7-000")
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=15")
 
 
@@ -241,24 +241,70 @@ RUNTIME_IMPORT = {
 # -- the steps ----------------------------------------------------------------------------------
 
 
-def boot_config_script(halt_pin: int | None) -> str:
-    """UART on, serial console off (and gpio-poweroff); prints when a reboot is needed."""
-    lines = [
-        'BOOT="${CAMTRAP_BOOT:-}"',
-        'if [ -z "$BOOT" ]; then BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot; fi',
-        'ensure_line() { grep -qxF "$1" "$2" || { printf "%s\\n" "$1" >> "$2"; '
-        'echo "camtrap: added $1 to $2: reboot needed"; }; }',
-        'ensure_line "enable_uart=1" "$BOOT/config.txt"',
-    ]
+def serial_config_lines(halt_pin: int | None) -> list[str]:
+    """The ``config.txt`` lines the link needs: the UART, and the halt signal when power-gated."""
+    lines = ["enable_uart=1"]
     if halt_pin is not None:
-        lines.append(f'ensure_line "dtoverlay=gpio-poweroff,gpiopin={halt_pin}" "$BOOT/config.txt"')
-    lines += [
-        'if grep -qE "console=(serial0|ttyAMA0|ttyS0),[0-9]+" "$BOOT/cmdline.txt"; then',
-        '  sed -i -E "s/ ?console=(serial0|ttyAMA0|ttyS0),[0-9]+//g; s/^ +//" "$BOOT/cmdline.txt"',
-        '  echo "camtrap: serial console removed from $BOOT/cmdline.txt: reboot needed"',
-        "fi",
-    ]
-    return "\n".join(lines)
+        lines.append(f"dtoverlay=gpio-poweroff,gpiopin={halt_pin}")
+    return lines
+
+
+SERIAL_CONSOLE = "console=(serial0|ttyAMA0|ttyS0),[0-9]+"  # a cmdline.txt argument to remove
+
+
+def edit_serial_boot_files(
+    boot: Path, config_lines: list[str], console: str = SERIAL_CONSOLE
+) -> list[str]:
+    """``config_lines`` in ``config.txt`` and no argument matching ``console`` in
+    ``cmdline.txt``, idempotently; returns one line per change made.
+
+    The only code that edits the boot files for the link: it runs here on an SD card's boot
+    partition (`edit_boot_files`) and, shipped as its own source, on the Pi
+    (`boot_config_script`). So it stays self-contained (its imports inside)."""
+    import re
+    from pathlib import Path
+
+    done = []
+    config = Path(boot) / "config.txt"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    added = [w for w in config_lines if w not in lines]
+    if added:
+        config.write_text("\n".join(lines + added) + "\n", encoding="utf-8")
+        done += [f"camtrap: added {w} to {config}: reboot needed" for w in added]
+    cmdline = Path(boot) / "cmdline.txt"
+    args = cmdline.read_text(encoding="utf-8").split()
+    kept = [a for a in args if not re.fullmatch(console, a)]
+    if kept != args:
+        cmdline.write_text(" ".join(kept) + "\n", encoding="utf-8")
+        done.append(f"camtrap: serial console removed from {cmdline}: reboot needed")
+    return done
+
+
+def boot_config_script(halt_pin: int | None) -> str:
+    """The remote step: `edit_serial_boot_files` run by the Pi's own python3 on its boot
+    partition (``$CAMTRAP_BOOT``, else /boot/firmware, else /boot), guarded by greps for the
+    same lines and pattern so a second run does not even start Python."""
+    src = inspect.getsource(edit_serial_boot_files)
+    lines = serial_config_lines(halt_pin)
+    present = " && ".join(f'grep -qxF {shlex.quote(x)} "$BOOT/config.txt"' for x in lines)
+    return "\n".join(
+        [
+            'BOOT="${CAMTRAP_BOOT:-}"',
+            'if [ -z "$BOOT" ]; then BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot; fi',
+            f'if {present} && ! grep -qE {shlex.quote(SERIAL_CONSOLE)} "$BOOT/cmdline.txt"; then',
+            "  :",
+            "else",
+            "python3 - \"$BOOT\" <<'CAMTRAP_BOOT_PY'",
+            "import sys",
+            "from pathlib import Path",
+            f"SERIAL_CONSOLE = {SERIAL_CONSOLE!r}",
+            src.rstrip(),
+            f"for line in edit_serial_boot_files(Path(sys.argv[1]), {lines!r}):",
+            "    print(line)",
+            "CAMTRAP_BOOT_PY",
+            "fi",
+        ]
+    )
 
 
 def fast_boot_step() -> Step:
@@ -635,16 +681,9 @@ HOOK_ARGS = f"{HOOK} systemd.run_success_action=reboot systemd.unit=kernel-comma
 
 def edit_boot_files(boot: Path, halt_pin: int | None) -> None:
     """UART on and serial console off, and the first-boot hook; idempotent."""
-    config = boot / "config.txt"
-    lines = config.read_text(encoding="utf-8").splitlines()
-    wanted = ["enable_uart=1"]
-    if halt_pin is not None:
-        wanted.append(f"dtoverlay=gpio-poweroff,gpiopin={halt_pin}")
-    lines += [w for w in wanted if w not in lines]
-    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edit_serial_boot_files(boot, serial_config_lines(halt_pin))  # as the Pi's own step does
     cmdline = boot / "cmdline.txt"
     args = cmdline.read_text(encoding="utf-8").split()
-    args = [a for a in args if not re.fullmatch(r"console=(serial0|ttyAMA0|ttyS0),\d+", a)]
     if HOOK not in args:
         chained = [a for a in args if a.startswith("systemd.run=")]
         if chained:  # Raspberry Pi Imager's firstrun.sh: run it after ours

@@ -103,3 +103,52 @@ def _is_mock(factory: Any) -> bool:
     from gpiozero.pins.mock import MockFactory
 
     return isinstance(factory, MockFactory)
+
+
+# -- probes for `camtrap doctor` ----------------------------------------------------------------
+
+
+class NoGpio(PeerError):
+    """No GPIO on this machine (gpiozero found no pin factory): not a Pi, or not set up."""
+
+
+def read_pir_level(pin: int, pin_factory: Any = None) -> bool:
+    """The PIR output's level now (True: motion). `NoGpio` without GPIO; a `PeerError` when
+    the pin cannot be opened (the service holds it)."""
+    from gpiozero import DigitalInputDevice
+    from gpiozero.exc import BadPinFactory, GPIOZeroError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one line per pin factory gpiozero falls back from
+            device = DigitalInputDevice(pin, pin_factory=pin_factory)
+    except BadPinFactory as e:
+        raise NoGpio(f"GPIO{pin}: {e}") from None
+    except GPIOZeroError as e:
+        raise PeerError(f"GPIO{pin}: {e}") from None
+    try:
+        return bool(device.value)
+    finally:
+        device.close()
+
+
+def mock_pulse_triggers(
+    pin: int, device_id: str, clock: Clock, *, queue_len: int, sample_rate: float, threshold: float
+) -> bool:
+    """This very PIR code on a gpiozero ``MockFactory`` pin: does one pulse become a trigger?"""
+    import time
+
+    from gpiozero.pins.mock import MockFactory
+
+    factory = MockFactory()
+    pir = PirTrigger(
+        pin, device_id, clock, frame_interval_s=0.5, pin_factory=factory, queue_len=queue_len,
+        sample_rate=sample_rate, threshold=threshold, allow_mock=True,
+    )  # fmt: skip
+    sample_s = queue_len / sample_rate
+    try:
+        time.sleep(3 * sample_s + 0.05)  # gpiozero fires on a change it has seen: low first
+        factory.pin(pin).drive_high()
+        return pir.wait(max(2.0, 5 * sample_s)) is not None
+    finally:
+        pir.close()

@@ -441,3 +441,8 @@ def open_trigger_source(
     )
     src.start()
     return src
+
+
+def probe_serial(port: str, baud: int) -> None:
+    """The link's port opens at ``baud`` (and is closed again); a `LinkError` says why not."""
+    open_serial(port, baud).close()

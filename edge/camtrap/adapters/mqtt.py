@@ -38,18 +38,17 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from camtrap import __version__
 from camtrap.adapters.dry_run import battery_now
+from camtrap.adapters.mqtt_setup import check_mqtt, new_client, read_password, tls_context
 from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
-from camtrap.adapters.secrets import SecretFileError, read_private
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
@@ -69,7 +68,7 @@ from camtrap.core.messages import (
 )
 from camtrap.core.outbox_policy import backoff_delay
 from camtrap.core.ports import Clock
-from camtrap.errors import ConfigError, PeerError, Problems
+from camtrap.errors import PeerError
 
 log = logging.getLogger(__name__)
 
@@ -77,53 +76,6 @@ OK = MQTTErrorCode.MQTT_ERR_SUCCESS
 PENDING_BATCH = 500  # hits handed to one connection per drain
 REDRAIN_S = 30.0  # also drain this often, for hits added without a drain() call
 STOP_SETTLE_STEPS = 20  # on stop, up to 20 x 0.1 s for outstanding PUBACKs
-
-
-def check_mqtt(cfg: MqttConfig, device_id: str, source: str = "<config>") -> Topics:
-    """The ``[mqtt]`` rules across keys, reading no file: the publisher, the doctor and
-    ``camtrap validate-config`` all apply them (every broken rule is reported). Returns the
-    device's topics."""
-    found = Problems()
-    if cfg.backoff_min_s > cfg.backoff_max_s:
-        found.add(ConfigError(source, "mqtt.backoff_min_s", "must be <= mqtt.backoff_max_s"))
-    if cfg.password and cfg.password_file:
-        found.add(ConfigError(source, "mqtt.password", "set password or password_file, not both"))
-    if cfg.ca_file and not cfg.tls:
-        found.add(ConfigError(source, "mqtt.ca_file", "set, but mqtt.tls is false"))
-    device_topics: Topics | None = None
-    try:
-        device_topics = topics(cfg.topic_prefix, device_id)
-    except ValueError as e:
-        found.add(ConfigError(source, "mqtt.topic_prefix / device.id", str(e)))
-    found.raise_any()
-    assert device_topics is not None  # else raise_any raised
-    return device_topics
-
-
-def read_password(cfg: MqttConfig, source: str = "<config>") -> str | None:
-    """The password from ``password`` or ``password_file`` (first line), or None (after
-    `check_mqtt`)."""
-    if not cfg.password_file:
-        return cfg.password or None
-    try:  # refused when group or others may read it, as ssh refuses such a key
-        text = read_private(cfg.password_file, "password file")
-    except SecretFileError as e:
-        fixed = e.problem.replace("chmod 600 it", f"chmod 600 {e.path}")
-        problem = fixed if fixed != e.problem else f"{e.problem} ({e.path})"
-        raise ConfigError(source, "mqtt.password_file", problem) from None
-    return text.splitlines()[0] if text.strip() else None
-
-
-def tls_context(cfg: MqttConfig, source: str = "<config>") -> ssl.SSLContext | None:
-    """A verifying TLS context (``ca_file``, or the system CAs), or None without TLS."""
-    if not cfg.tls:
-        return None
-    if cfg.ca_file and not Path(cfg.ca_file).is_file():
-        raise ConfigError(source, "mqtt.ca_file", f"not a file: {cfg.ca_file}")
-    try:
-        return ssl.create_default_context(cafile=cfg.ca_file or None)
-    except (ssl.SSLError, OSError) as e:
-        raise ConfigError(source, "mqtt.ca_file", f"not a usable CA bundle: {e}") from None
 
 
 class MqttPublisher:
@@ -249,15 +201,7 @@ class MqttPublisher:
             return f"outbox unreadable: {e}"
 
     def _new_client(self) -> mqtt.Client:
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=mqtt.MQTTv5,
-        )
-        if self.cfg.username:
-            c.username_pw_set(self.cfg.username, self._password)
-        if self._tls is not None:
-            c.tls_set_context(self._tls)
+        c = new_client(self.cfg, self.client_id, self._password, self._tls)
         c.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect

@@ -302,6 +302,29 @@ class Picamera2Camera:
         self._counters[key] = int(self._counters[key] or 0) + 1
 
 
+def snapshot(
+    camera_cfg: CameraConfig,
+    input_size: tuple[int, int],
+    *,
+    pin_factory: Any = None,
+    picamera2_factory: Any = None,
+) -> Frame:
+    """One frame from a freshly started camera, which is stopped again (`camtrap doctor`);
+    a `CameraError` says what failed."""
+    import warnings
+
+    camera = Picamera2Camera(
+        camera_cfg, input_size, pin_factory=pin_factory, picamera2_factory=picamera2_factory
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            camera.start()
+            return next(iter(camera.burst(1, 0.0)))
+    finally:
+        camera.stop()
+
+
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 

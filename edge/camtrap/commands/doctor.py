@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +38,6 @@ CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)  # no trap runs before this was w
 MIN_FREE_MB = 200.0
 NO_GPIO = "no Pi GPIO here: run doctor on the Pi, or add --sim on a desktop"
 REPO = Path(__file__).resolve().parents[3]
-DEMO_GOLDEN = ("demo/bursts/leopard/leopard-s7-000", "demo/bursts/empty/empty-s7-000")
 
 
 @dataclass(frozen=True)
@@ -221,17 +219,14 @@ def _check_self_test(ctx: Context) -> Check:
             "no golden burst found",
             f"pass --golden DIR, or copy a burst directory to {ctx.cfg.device.data_dir}/golden",
         )
-    from camtrap.core.pipeline import classify_burst
+    from camtrap.replay import replay
     from camtrap.sim.bursts import discover
-    from camtrap.sim.replay_camera import ReplayCamera
 
     bursts = discover([str(p) for p in ctx.golden])
-    camera = ReplayCamera(bursts, tuple(ctx.detector.classifier.input_size))
     wrong = []
-    for b in bursts:
-        result = classify_burst(camera.burst(b.n, 0.0), b.n, ctx.detector)
+    for b, record in zip(bursts, replay(bursts, ctx.detector), strict=True):
         want = _expected(b.meta.label, ctx.detector)
-        got = result.verdict.decision
+        got = record["verdict"]
         if want is not None and got != want:
             wrong.append(f"{Path(b.meta.source).name}: {got}, want {want}")
     if wrong:
@@ -270,24 +265,18 @@ def _check_camera(ctx: Context) -> Check:
 
 
 def _field_camera(ctx: Context, size: tuple[int, ...]) -> Check:
-    from camtrap.adapters.picamera2_camera import Picamera2Camera
+    from camtrap.adapters.picamera2_camera import snapshot
     from camtrap.errors import CameraError
 
-    camera = Picamera2Camera(
-        ctx.cfg.camera,
-        (int(size[0]), int(size[1])),
-        pin_factory=ctx.deps.pin_factory,
-        picamera2_factory=ctx.deps.picamera2_factory,
-    )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            camera.start()
-            frame = next(iter(camera.burst(1, 0.0)))
+        frame = snapshot(
+            ctx.cfg.camera,
+            (int(size[0]), int(size[1])),
+            pin_factory=ctx.deps.pin_factory,
+            picamera2_factory=ctx.deps.picamera2_factory,
+        )
     except CameraError as e:
         return Check("camera", "FAIL", str(e), _camera_fix(str(e)))
-    finally:
-        camera.stop()
     h, w = frame.pixels.shape[:2]
     mw, mh = ctx.cfg.camera.main_size
     return Check("camera", "ok", f"lores {w}x{h}, main {mw}x{mh} JPEG {len(frame.image):,} B")
@@ -309,46 +298,30 @@ def _check_pir(ctx: Context) -> Check:
         return Check("pir", "skip", "the MCU watches the PIR (trigger.source = mcu)")
     if ctx.sim:
         return _sim_pir(ctx)
-    from gpiozero import DigitalInputDevice
-    from gpiozero.exc import BadPinFactory, GPIOZeroError
+    from camtrap.adapters.gpio_pir import NoGpio, read_pir_level
+    from camtrap.errors import PeerError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # one line per pin factory gpiozero falls back from
-            pin = DigitalInputDevice(trig.pir_pin, pin_factory=ctx.deps.pin_factory)
-    except BadPinFactory as e:
-        return Check("pir", "FAIL", f"GPIO{trig.pir_pin}: {e}", NO_GPIO)
-    except GPIOZeroError as e:
+        high = read_pir_level(trig.pir_pin, ctx.deps.pin_factory)
+    except NoGpio as e:
+        return Check("pir", "FAIL", str(e), NO_GPIO)
+    except PeerError as e:
         fix = "is the service running (it holds the pin)? sudo systemctl stop camtrap"
-        return Check("pir", "FAIL", f"GPIO{trig.pir_pin}: {e}", fix)
-    try:
-        level = "high (motion now)" if pin.value else "low (no motion now)"
-    finally:
-        pin.close()
+        return Check("pir", "FAIL", str(e), fix)
+    level = "high (motion now)" if high else "low (no motion now)"
     return Check("pir", "ok", f"GPIO{trig.pir_pin} reads {level}; wave a hand and run again")
 
 
 def _sim_pir(ctx: Context) -> Check:
     """The service's own PIR code on a MockFactory pin: a pulse must become a trigger."""
-    from gpiozero.pins.mock import MockFactory
-
     from camtrap.adapters.clock import SystemClock
-    from camtrap.adapters.gpio_pir import PirTrigger
+    from camtrap.adapters.gpio_pir import mock_pulse_triggers
 
-    trig, factory = ctx.cfg.trigger, MockFactory()
-    pir = PirTrigger(
-        trig.pir_pin, ctx.cfg.device.id, SystemClock(), frame_interval_s=0.5,
-        pin_factory=factory, queue_len=trig.queue_len, sample_rate=trig.sample_rate,
-        threshold=trig.threshold, allow_mock=True,
-    )  # fmt: skip
-    sample_s = trig.queue_len / trig.sample_rate
-    try:
-        time.sleep(3 * sample_s + 0.05)  # gpiozero fires on a change it has seen: low first
-        factory.pin(trig.pir_pin).drive_high()
-        meta = pir.wait(max(2.0, 5 * sample_s))
-    finally:
-        pir.close()
-    if meta is None:
+    trig = ctx.cfg.trigger
+    if not mock_pulse_triggers(
+        trig.pir_pin, ctx.cfg.device.id, SystemClock(), queue_len=trig.queue_len,
+        sample_rate=trig.sample_rate, threshold=trig.threshold,
+    ):  # fmt: skip
         return Check("pir", "FAIL", f"simulated GPIO{trig.pir_pin}: a pulse gave no trigger",
                      "check trigger.sample_rate, queue_len and threshold")  # fmt: skip
     return Check("pir", "ok", f"simulated: a pulse on GPIO{trig.pir_pin} (MockFactory) triggers")
@@ -358,7 +331,9 @@ def _check_broker(ctx: Context) -> Check:
     m = ctx.cfg.mqtt
     if not m.enabled:
         return Check("broker", "skip", "MQTT disabled ([mqtt] enabled = false)")
-    rc = _mqtt_connect(m, ctx.source, ctx.cfg.device.id, ctx.deps.mqtt_timeout_s)
+    from camtrap.adapters.mqtt_setup import probe_broker
+
+    rc = probe_broker(m, ctx.cfg.device.id, ctx.source, ctx.deps.mqtt_timeout_s)
     where = f"{m.host}:{m.port}" + (" (TLS)" if m.tls else "")
     if rc is None:
         fix = "check mqtt.host/port, the network and the broker; hits wait in the outbox"
@@ -367,44 +342,6 @@ def _check_broker(ctx: Context) -> Check:
         fix = "check mqtt.username and password_file, and the broker's ACL"
         return Check("broker", "FAIL", f"{where}: refused: {rc}", fix)
     return Check("broker", "ok", f"{where}: connected")
-
-
-def _mqtt_connect(m: Any, source: str, device_id: str, timeout_s: float) -> str | None:
-    """Connect once, with the service's own password and TLS handling; the CONNACK reason, or
-    None when nothing answered in time."""
-    import threading
-
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from camtrap.adapters.mqtt import check_mqtt, read_password, tls_context
-
-    check_mqtt(m, device_id, source)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"camtrap-doctor-{device_id}")
-    if m.username:
-        client.username_pw_set(m.username, read_password(m, source))
-    tls = tls_context(m, source)
-    if tls is not None:
-        client.tls_set_context(tls)
-    answered = threading.Event()
-    reason: list[str] = []
-
-    def on_connect(_c: Any, _u: Any, _f: Any, rc: Any, _p: Any = None) -> None:
-        reason.append(str(rc))
-        answered.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(m.host, m.port, keepalive=10)
-    except OSError:
-        return None
-    client.loop_start()
-    try:
-        answered.wait(timeout_s)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return reason[0] if reason else None
 
 
 def _check_mcu_link(ctx: Context) -> Check:
@@ -418,14 +355,14 @@ def _check_mcu_link(ctx: Context) -> Check:
 
 
 def _serial_opens(link: Any) -> Check:
-    import serial
+    from camtrap.adapters.mcu_link import probe_serial
+    from camtrap.errors import LinkError
 
     try:
-        with serial.Serial(link.port, link.baud, timeout=link.ack_timeout_s):
-            pass
-    except (serial.SerialException, OSError) as e:
+        probe_serial(link.port, link.baud)
+    except LinkError as e:
         fix = "enable the UART (tools.deploy does) and check the wiring to the MCU"
-        return Check("mcu-link", "FAIL", f"{link.port}: {e}", fix)
+        return Check("mcu-link", "FAIL", str(e), fix)
     return Check("mcu-link", "ok", f"{link.port} opens at {link.baud} baud")
 
 
@@ -579,5 +516,7 @@ def _golden_dirs(given: Sequence[str], cfg: Any) -> list[Path]:
     installed = Path(cfg.device.data_dir) / "golden"
     if installed.is_dir():
         return [installed]
+    from camtrap.sim.bursts import DEMO_GOLDEN
+
     demo = [REPO / d for d in DEMO_GOLDEN]
     return [d for d in demo if (d / "burst.json").is_file()]

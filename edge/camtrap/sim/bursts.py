@@ -41,6 +41,11 @@ BURST_FILE = "burst.json"
 REPLAY_DEVICE = "replay"
 
 
+# The demo's golden bursts (a leopard that must be a hit, an empty scene that must be a miss),
+# relative to a source checkout's root: `camtrap doctor`'s self-test and tools.deploy use them.
+DEMO_GOLDEN = ("demo/bursts/leopard/leopard-s7-000", "demo/bursts/empty/empty-s7-000")
+
+
 @dataclass(frozen=True)
 class RecordedBurst:
     meta: BurstMeta
