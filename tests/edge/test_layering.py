@@ -1,7 +1,7 @@
 """The import layering of the edge service, read from the source (every import, also the ones
 inside functions), so it stays true as features land:
 
-    errors  <  core  <  config, pinmap, tomlfile  <  adapters, sim, datasets
+    errors  <  core  <  config, pinmap, toml*  <  adapters, sim, datasets
             <  detector, service, replay, cliargs  <  adapt, cards (model-directory workflows)
             <  app (the composition root)  <  commands  <  cli
 
@@ -26,7 +26,7 @@ FIRMWARE = ROOT / "firmware"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("camtrap", "camtrap.errors"),
     ("camtrap.core",),
-    ("camtrap.config", "camtrap.pinmap", "camtrap.tomlfile"),
+    ("camtrap.config", "camtrap.pinmap", "camtrap.tomlfile", "camtrap.tomlschema"),
     ("camtrap.adapters", "camtrap.sim", "camtrap.datasets"),
     ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs"),
     ("camtrap.adapt", "camtrap.cards"),
