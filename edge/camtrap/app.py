@@ -12,7 +12,6 @@ hardware; heavy and hardware imports stay inside the function that needs them, s
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -287,7 +286,7 @@ def _outputs(
 
     ``battery`` reads the MCU's latest battery mV for the hits it forwards (power-gated).
     """
-    from camtrap.adapters.outbox import Outbox
+    from camtrap.adapters.outbox import Outbox, fallback_dir
     from camtrap.adapters.store import BurstStore
 
     lora = cfg.lora.enabled and not sim  # the simulation never opens serial ports
@@ -312,13 +311,6 @@ def _outputs(
     if lora:
         publisher = Fanout([mqtt, _lora_publisher(cfg, outbox, clock, link, battery)])
     return Outputs(outbox, store, mqtt, publisher)
-
-
-def fallback_dir() -> Path | None:
-    """Where a degraded outbox journals what the SD card does not take: systemd's
-    ``RuntimeDirectory`` (``/run/camtrap``, a tmpfs; the unit sets it), else none (memory)."""
-    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
-    return Path(runtime) if runtime else None
 
 
 def _lora_publisher(

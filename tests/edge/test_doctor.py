@@ -14,7 +14,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from camtrap.cli import main
-from camtrap.commands.doctor import Deps, run_checks
+from camtrap.doctor import Deps, run_checks
 from tests.conftest import free_port
 from tests.edge.fake_picamera2 import FakeCameraWorld
 
@@ -242,7 +242,7 @@ def _systemd(analyze: str | None):
 
 
 def _boot_check(tmp_path: Path, timeline: dict | str | None, analyze: str | None = PI_ANALYZE):
-    from camtrap.commands import doctor as doc
+    from camtrap import doctor as doc
 
     cfg = write_config(tmp_path)
     data = tmp_path / "data"

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("camtrap.core",),
     ("camtrap.config", "camtrap.pinmap", "camtrap.tomlfile", "camtrap.tomlschema"),
     ("camtrap.adapters", "camtrap.sim", "camtrap.datasets"),
-    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs"),
+    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs", "camtrap.doctor"),
     ("camtrap.adapt", "camtrap.cards"),
     ("camtrap.app",),
     ("camtrap.commands",),

@@ -107,3 +107,36 @@ def _read_holder(fd: int) -> str:
 
 def _utc() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# -- probes for `camtrap doctor` ----------------------------------------------------------------
+
+
+def lock_holder(data: Path) -> str:
+    """Who holds the data directory's lock, as a phrase ("in use by ...", "no service holds
+    it"), without taking it."""
+    lock = data / LOCK_NAME
+    try:
+        with open(lock, "rb") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return "in use by " + (
+                    f.read(200).decode("utf-8", "replace").strip() or "a service"
+                )
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        pass
+    return "no service holds it"
+
+
+def read_only(data: Path) -> bool:
+    """Whether the filesystem under ``data`` is mounted read-only (an OSError if unknown)."""
+    return bool(os.statvfs(data).f_flag & os.ST_RDONLY)
+
+
+def write_probe(data: Path) -> None:
+    """Write and remove a 4 KiB file in ``data``; an OSError says why it cannot be written."""
+    probe = data / f".doctor-{os.getpid()}"
+    probe.write_bytes(b"x" * 4096)
+    probe.unlink()

@@ -68,6 +68,14 @@ WAL_LIMIT_BYTES = 256 * 1024
 RETRY_S = 5.0  # a degraded outbox tries to recover at most this often
 JOURNAL = "outbox-fallback.jsonl"
 
+
+def fallback_dir() -> Path | None:
+    """Where a degraded outbox journals what the SD card does not take: systemd's
+    ``RuntimeDirectory`` (``/run/camtrap``, a tmpfs; the unit sets it), else none (memory)."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    return Path(runtime) if runtime else None
+
+
 IMAGE_SINKS = frozenset({"mqtt_image"})  # sinks that deliver the picture, not the hit
 SCHEMA_VERSION = 1  # 1: hits.image (the hit picture, JPEG bytes or NULL)
 

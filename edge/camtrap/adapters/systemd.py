@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 
 def notify(message: str, env: Mapping[str, str] | None = None) -> bool:
@@ -73,3 +73,24 @@ def watchdog_period_s(env: Mapping[str, str] | None = None) -> float | None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# -- probes for `camtrap doctor` ----------------------------------------------------------------
+
+
+def command_output(argv: Sequence[str]) -> str | None:
+    """A systemd tool's output (stdout and stderr), None when it is not installed or hangs."""
+    import subprocess
+
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):  # not installed, not runnable, hung
+        return None
+    return done.stdout + done.stderr
+
+
+def ntp_synchronized() -> str | None:
+    """timedatectl's NTPSynchronized ("yes" or "no"), None when it cannot say."""
+    out = command_output(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+    value = (out or "").strip()
+    return value if value in ("yes", "no") else None
