@@ -8,8 +8,8 @@ twice (each edit checks first) and none of them touches what the trap needs: the
 (``camera_auto_detect`` stays), the UART to the MCU, the halt signal, SSH and Wi-Fi.
 
     for opt in OPTIMISATIONS: print(opt.where, opt.change)
-    script = remote_script()          # the shell run on the Pi
-    edit_config_txt(text), edit_cmdline_txt(text), fast_unit(text)   # the same, on files
+    script = remote_script()          # the shell run on the Pi: these very edits, shipped
+    edit_config_txt(text), edit_cmdline_txt(text), fast_unit(text)   # the edits, on text
 """
 
 from __future__ import annotations
@@ -207,49 +207,63 @@ def edit_cmdline_txt(text: str) -> str:
     return " ".join(args) + "\n"
 
 
+def apply_file_edits(boot: str, unit_path: str) -> list[str]:
+    """`edit_config_txt` and `edit_cmdline_txt` on ``boot``'s files and `fast_unit` on the
+    installed unit (when there is one), each written only when it changes; what changed."""
+    import os
+    from pathlib import Path
+
+    done = []
+    for name, edit in (("config.txt", edit_config_txt), ("cmdline.txt", edit_cmdline_txt)):
+        path = Path(boot) / name
+        text = path.read_text(encoding="utf-8")
+        if edit(text) != text:
+            path.write_text(edit(text), encoding="utf-8")
+            done.append(f"camtrap: fast boot in {path}: reboot needed")
+    unit = Path(unit_path)
+    if unit.is_file() and fast_unit(unit.read_text(encoding="utf-8")) != unit.read_text("utf-8"):
+        new = unit.with_name(unit.name + ".new")
+        new.write_text(fast_unit(unit.read_text(encoding="utf-8")), encoding="utf-8")
+        os.chmod(new, 0o644)
+        os.replace(new, unit)
+        done.append(f"camtrap: {unit}: ordered for a fast boot")
+    return done
+
+
 def remote_script() -> str:
     """The shell that applies every optimisation on a Pi (run as root); prints
-    ``reboot needed`` when a boot file changed."""
+    ``reboot needed`` when a boot file changed. The file edits are this module's own
+    functions, shipped as source to the Pi's python3, so they are written once."""
+    import inspect
+
     units = " ".join(UNITS_OFF)
-    keys = "|".join(_REPLACED_KEYS)
-    prints = "; ".join(f'print "{line}"' for line in FAST_ORDERING)
-    config = "\n".join(
-        f'grep -q "^dtoverlay=vc4-" "$BOOT/config.txt" || ensure_line "{line}" "$BOOT/config.txt"'
-        if line.startswith(KMS)
-        else f'ensure_line "{line}" "$BOOT/config.txt"'
-        for line in CONFIG_LINES
+    shipped = "\n".join(
+        [
+            f"KMS = {KMS!r}",
+            f"CONFIG_LINES = {CONFIG_LINES!r}",
+            f"CMDLINE_ARGS = {CMDLINE_ARGS!r}",
+            f"FAST_ORDERING = {FAST_ORDERING!r}",
+            f"_REPLACED_KEYS = {_REPLACED_KEYS!r}",
+            *(
+                inspect.getsource(f).rstrip()
+                for f in (fast_unit, edit_config_txt, _last_section, edit_cmdline_txt)
+            ),
+            inspect.getsource(apply_file_edits).rstrip(),
+            "import sys",
+            "for line in apply_file_edits(sys.argv[1], sys.argv[2]):",
+            "    print(line)",
+        ]
     )
-    cmdline = "\n".join(f'ensure_arg "{arg}" "$BOOT/cmdline.txt"' for arg in CMDLINE_ARGS)
     return f"""\
 BOOT=/boot/firmware; [ -d "$BOOT" ] || BOOT=/boot
-ensure_line() {{
-  grep -qxF "$1" "$2" || {{ echo "$1" >> "$2"; echo "camtrap: $1 added to $2: reboot needed"; }}
-}}
-ensure_arg() {{
-  grep -qE "(^| )$1( |$)" "$2" || {{
-    sed -i "1s/\\$/ $1/" "$2"; echo "camtrap: $1 added to $2: reboot needed"; }}
-}}
-if grep -qx "dtoverlay=vc4-kms-v3d" "$BOOT/config.txt"; then
-  sed -i "s/^dtoverlay=vc4-kms-v3d$/dtoverlay=vc4-kms-v3d,nohdmi/" "$BOOT/config.txt"
-  echo "camtrap: HDMI off in $BOOT/config.txt: reboot needed"
-fi
-last=$(grep -E "^\\[" "$BOOT/config.txt" | tail -n 1)
-[ -z "$last" ] || [ "$last" = "[all]" ] || echo "[all]" >> "$BOOT/config.txt"
-{config}
-{cmdline}
+python3 - "$BOOT" "{UNIT_PATH}" <<'CAMTRAP_FASTBOOT_PY'
+{shipped}
+CAMTRAP_FASTBOOT_PY
 for unit in {units}; do
   if [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = enabled ]; then
     systemctl disable --now "$unit" >/dev/null 2>&1 && echo "camtrap: $unit disabled"
   fi
 done
-if [ -f {UNIT_PATH} ]; then
-  awk '/^\\[/ {{ unit = ($0 == "[Unit]") }}
-       unit && /^({keys})=/ {{ next }}
-       {{ print }}
-       /^\\[Unit\\]$/ {{ {prints} }}' {UNIT_PATH} > {UNIT_PATH}.new
-  cmp -s {UNIT_PATH} {UNIT_PATH}.new || echo "camtrap: {UNIT_PATH}: ordered for a fast boot"
-  chmod 0644 {UNIT_PATH}.new && mv {UNIT_PATH}.new {UNIT_PATH}
-fi
 systemctl daemon-reload
 """
 
