@@ -28,9 +28,10 @@ from camtrap.errors import ConfigError
 from camtrap.service import Fanout, OnResult, Plan, Service, linger_mqtt
 
 if TYPE_CHECKING:
+    from camtrap.adapters.boot_timeline import BootTimeline
     from camtrap.adapters.dry_run import DryRunPublisher
     from camtrap.adapters.gpio_pir import PirTrigger
-    from camtrap.adapters.mcu_link import McuLink
+    from camtrap.adapters.mcu_link import McuLink, McuTriggerSource
     from camtrap.adapters.mqtt import MqttPublisher
     from camtrap.adapters.outbox import Outbox
     from camtrap.core.ports import Counter
@@ -76,27 +77,28 @@ def run_field(
     stop: threading.Event,
     ports: FieldPorts | None = None,
 ) -> int:
+    from camtrap.adapters.boot_timeline import BootTimeline
     from camtrap.adapters.clock import SystemClock
 
     check_mode(cfg, source)
     ports = ports or FieldPorts()
     clock = ports.clock if ports.clock is not None else SystemClock()
     camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
-    if cfg.trigger.source == "mcu":
-        return _run_power_gated(cfg, source, detector, stop, clock, camera, ports.halt)
-    trigger = _pir(cfg, clock, pin_factory=None, allow_mock=False)
-    own_link = _mcu_link(cfg, clock) if _lora_via_mcu(cfg) else None
-    outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=own_link)
+    own_link: McuLink | None = None
+    on_result: OnResult | None = None
+    if cfg.trigger.source == "mcu":  # power-gated: triggers, battery and LoRa over the link
+        trigger, outputs = _power_gated(cfg, source, detector.model, clock, ports.halt)
+        on_result = trigger.report
+    else:  # the Pi watches the PIR; the MCU link only when LoRa goes through it
+        trigger = _pir(cfg, clock, pin_factory=None, allow_mock=False)
+        if cfg.lora.enabled and cfg.lora.via == "mcu":
+            own_link = _mcu_link(cfg, clock)
+        outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=own_link)
     service = _service(
-        cfg,
-        detector,
-        outputs,
-        trigger=trigger,
-        camera=camera,
-        clock=clock,
-        stop=stop,
-        field_run=True,
-    )
+        cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop,
+        on_result=on_result,
+        timeline=BootTimeline.open(Path(cfg.device.data_dir), clock),  # for `camtrap doctor`
+    )  # fmt: skip
     try:
         service.run()
     finally:
@@ -106,41 +108,19 @@ def run_field(
     return 0
 
 
-def _run_power_gated(
-    cfg: Config,
-    source: str,
-    detector: Detector,
-    stop: threading.Event,
-    clock: Clock,
-    camera: Camera,
-    halt: Callable[[], None] | None,
-) -> int:
-    """Triggers, battery and LoRa over the MCU link; MQTT hits out before the SHUTDOWN ack."""
+def _power_gated(
+    cfg: Config, source: str, model: str, clock: Clock, halt: Callable[[], None] | None
+) -> tuple[McuTriggerSource, Outputs]:
+    """The MCU's trigger source and the outputs on its link; before the SHUTDOWN ack the MQTT
+    hits get out, bounded by ``[link] mqtt_linger_s``."""
     from camtrap.adapters.mcu_link import open_trigger_source
 
     trigger = open_trigger_source(cfg, clock, halt=halt)
     battery = trigger.read_battery
-    outputs = _outputs(
-        cfg, source, clock, detector.model, sim=False, link=trigger.mcu, battery=battery
-    )
+    outputs = _outputs(cfg, source, clock, model, sim=False, link=trigger.mcu, battery=battery)
     mqtt, outbox = outputs.mqtt, outputs.outbox
     trigger.linger = lambda: linger_mqtt(mqtt, outbox, cfg.link.mqtt_linger_s, clock)
-    service = _service(
-        cfg,
-        detector,
-        outputs,
-        trigger=trigger,
-        camera=camera,
-        clock=clock,
-        stop=stop,
-        on_result=trigger.report,
-        field_run=True,
-    )
-    try:
-        service.run()
-    finally:
-        outbox.close()
-    return 0
+    return trigger, outputs
 
 
 def _picamera2(cfg: Config, detector: Detector) -> Camera:
@@ -149,10 +129,6 @@ def _picamera2(cfg: Config, detector: Detector) -> Camera:
     return Picamera2Camera(
         cfg.camera, detector.classifier.input_size, jpeg_quality=cfg.storage.jpeg_quality
     )
-
-
-def _lora_via_mcu(cfg: Config) -> bool:
-    return cfg.lora.enabled and cfg.lora.via == "mcu"
 
 
 def _mcu_link(cfg: Config, clock: Clock) -> McuLink:
@@ -375,13 +351,8 @@ def _service(
     plan: Plan | None = None,
     finished: Callable[[], bool] = lambda: False,
     linger_s: float = 2.0,
-    field_run: bool = False,
+    timeline: BootTimeline | None = None,
 ) -> Service:
-    timeline = None
-    if field_run:  # the service's own boot milestones, for `camtrap doctor` on the Pi
-        from camtrap.adapters.boot_timeline import BootTimeline
-
-        timeline = BootTimeline.open(Path(cfg.device.data_dir), clock)
     return Service(
         trigger=trigger,
         camera=camera,
