@@ -297,7 +297,7 @@ def _lora_publisher(
         from camtrap.adapters.lora_uplink import build_lora_publisher
 
         return build_lora_publisher(cfg.lora, outbox, clock)
-    from camtrap.adapters.mcu_link import McuHitPublisher
+    from camtrap.adapters.mcu_hits import McuHitPublisher
 
     if link is None:
         raise ConfigError("<config>", "lora.via", '"mcu" needs the serial link to the MCU')

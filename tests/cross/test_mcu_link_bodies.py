@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 from fwkit import Lcg  # pyright: ignore[reportMissingImports]
 from linkfuzz import TYPES, random_frame  # pyright: ignore[reportMissingImports]
 
-from camtrap.adapters import mcu_link
+from camtrap.adapters import mcu_hits, mcu_link
 from camtrap.errors import LinkError
 from trapfw import link
 
@@ -70,7 +70,7 @@ def _pi(max_queued: int = 4) -> tuple[mcu_link.McuLink, mcu_link.McuTriggerSourc
     src = mcu_link.McuTriggerSource(
         mcu, "trap-07", clock, frame_interval_s=0.5, max_queued=max_queued
     )
-    mcu_link.McuHitPublisher(EmptyOutbox(), mcu, clock)
+    mcu_hits.McuHitPublisher(EmptyOutbox(), mcu, clock)
     src.halting.set()  # a SHUTDOWN request would start the halt thread; its body is checked
     return mcu, src, clock
 

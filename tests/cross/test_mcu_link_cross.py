@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from fwkit import FakeHw, cfg  # pyright: ignore[reportMissingImports]
 
-from camtrap.adapters import mcu_link
+from camtrap.adapters import mcu_hits, mcu_link
 from camtrap.core.types import Hit
 from trapfw import app, link, payload, state
 
@@ -102,7 +102,7 @@ def test_a_power_gated_event_between_the_pi_adapter_and_the_firmware():
     assert fw.state.name == "burst"
 
     outbox = MemOutbox([Hit("trap-07-1", 1, "trap-07", clock.now(), "leopard", 0.9, 3, 4)])
-    sink = mcu_link.McuHitPublisher(outbox, mcu, clock)
+    sink = mcu_hits.McuHitPublisher(outbox, mcu, clock)
     sink.drain()
     _wire(hw, fw, mcu, clock)
     sink.drain()
@@ -274,7 +274,7 @@ def test_hit_sink_marks_a_hit_sent_only_after_the_mcu_acknowledged_it():
     fw.start(int(clock.t * 1000), "cold")
     mcu = mcu_link.McuLink(MemPort(hw), clock)
     outbox = MemOutbox([Hit("trap-07-5", 5, "trap-07", clock.now(), "leopard", 0.9, 3, 4)])
-    sink = mcu_link.McuHitPublisher(outbox, mcu, clock)
+    sink = mcu_hits.McuHitPublisher(outbox, mcu, clock)
     sink.drain()
     sink.drain()  # in flight: not sent twice
     assert outbox.sent == []

@@ -15,9 +15,10 @@ ends run one implementation. Three pieces:
   ``done`` when the app does not report), and on the MCU's SHUTDOWN request runs ``linger``
   (the app: drain MQTT, bounded by ``[link] mqtt_linger_s``), acknowledges, waits for queued
   HITs to be acknowledged (bounded by ``[link] shutdown_hold_s``), and runs the halt command.
-* `McuHitPublisher`: drains the outbox's hits to the MCU as HIT frames (the exact LoRa uplink bytes
-  of `camtrap.core.hit_uplink.hit_uplink`) and marks a hit sent only when the MCU acknowledged it,
-  so a hit is in the Pi's outbox or in the MCU's persistent queue, never in neither.
+* `McuHitPublisher` (in `camtrap.adapters.mcu_hits`): drains the outbox's hits to the MCU as
+  HIT frames (the exact LoRa uplink bytes of `camtrap.core.hit_uplink.hit_uplink`) and marks a
+  hit sent only when the MCU acknowledged it, so a hit is in the Pi's outbox or in the MCU's
+  persistent queue, never in neither.
 
     src = open_trigger_source(cfg, clock)     # [trigger] source = "mcu"
     meta = src.wait(1.0)                      # BurstMeta(source="mcu", event_seq=42) or None
@@ -321,62 +322,6 @@ class McuTriggerSource:
         while self._open:
             seq = self._open.pop(0)
             self.mcu.send(link.RESULT, link.result_body(seq, link.VERDICT_DONE))
-
-
-class McuHitPublisher:
-    """Outbox hits -> HIT frames to the MCU; ``mark_sent`` only once the MCU acknowledged."""
-
-    def __init__(
-        self,
-        outbox: Any,
-        mcu: McuLink,
-        clock: Clock,
-        *,
-        sink: str = "lora",
-        battery: Callable[[], int | None] | None = None,
-    ) -> None:
-        self.outbox, self.mcu, self.clock, self.sink = outbox, mcu, clock, sink
-        self.battery = battery  # the MCU's latest reading, for the uplink's battery byte
-        self._in_flight: dict[bytes, str] = {}  # HIT body -> event id
-        self._acked: list[str] = []
-        self._lock = threading.Lock()
-        mcu.on_ack(self._on_ack)
-
-    def start(self) -> None:
-        return None
-
-    def drain(self) -> int:
-        """Mark what the MCU acknowledged; send the pending hits not yet in flight."""
-        from camtrap.core.hit_uplink import hit_uplink
-
-        with self._lock:
-            done, self._acked = self._acked, []
-        for event_id in done:
-            self.outbox.mark_sent(event_id, self.sink)
-        flying = set(self._in_flight.values())
-        for hit in self.outbox.pending(self.sink):
-            if hit.event_id in flying:
-                continue
-            battery_mv = self.battery() if self.battery is not None else None
-            body = hit_uplink(hit, self.clock.now(), battery_mv)
-            with self._lock:
-                self._in_flight[body] = hit.event_id
-            self.mcu.send(link.HIT, body)
-        return len(done)
-
-    def publish_telemetry(self, counters: Any) -> None:
-        return None  # the MCU's heartbeat carries the trap's counters
-
-    def stop(self) -> None:
-        return None
-
-    def _on_ack(self, msg: link.Msg) -> None:
-        if msg.mtype != link.HIT:
-            return
-        with self._lock:
-            event_id = self._in_flight.pop(msg.body, None)
-            if event_id is not None:
-                self._acked.append(event_id)
 
 
 def open_serial(port: str, baud: int) -> SerialPort:
