@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from camtrap.core.pipeline import BurstResult
 from camtrap.core.ports import Clock, SerialPort
 from camtrap.core.types import BurstMeta
 from camtrap.errors import LinkError, UsageError
@@ -233,13 +234,14 @@ class McuTriggerSource:
             self._open.append(meta.event_seq)
         return meta
 
-    def report(self, meta: BurstMeta, event_id: str, result: Any) -> None:
-        """The burst of ``meta`` is decided: RESULT(seq, verdict). Fits the app's on_result."""
+    def report(self, meta: BurstMeta, event_id: str, result: BurstResult | None) -> None:
+        """The burst of ``meta`` is decided: RESULT(seq, verdict); no result reads as error.
+        Fits the service's on_result."""
         seq = meta.event_seq
         if seq is None or seq not in self._open:
             return
         self._open.remove(seq)
-        decision = getattr(getattr(result, "verdict", None), "decision", "error")
+        decision = "error" if result is None else result.verdict.decision
         self.mcu.send(link.RESULT, link.result_body(seq, VERDICT_CODES.get(decision, 2)))
 
     def close(self) -> None:
