@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from camtrap.config import Config, check_mode
 from camtrap.core.pipeline import BurstResult, Detector
 from camtrap.core.ports import Camera, Clock, Publisher, StorePort, TriggerSource
+from camtrap.core.thumbnail import ThumbnailSpec
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.core.types import BurstMeta
 from camtrap.errors import ConfigError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from camtrap.adapters.gpio_pir import PirTrigger
     from camtrap.adapters.mcu_link import McuLink, McuTriggerSource
     from camtrap.adapters.mqtt import MqttPublisher
+    from camtrap.adapters.notify import AppriseNotifier, NotifySetup
     from camtrap.adapters.outbox import Outbox
     from camtrap.core.ports import Counter
     from camtrap.sim.replay_camera import ReplayCamera
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("camtrap.app")
 
 Battery = Callable[[], "int | None"]  # the MCU's latest battery reading, mV
+MQTT_SINKS = ("mqtt", "mqtt_image")  # the outbox sinks the MQTT publisher (or printer) empties
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,21 @@ class Outputs:
     outbox: Outbox
     store: StorePort | None
     mqtt: MqttPublisher | DryRunPublisher  # the broker (or the printer standing in for it)
-    publisher: Publisher  # ``mqtt``, or ``mqtt`` and LoRa as one `Fanout`
+    publisher: Publisher  # ``mqtt``, or it with LoRa and the notifier as one `Fanout`
+    notifier: AppriseNotifier | None = None
+
+    def linger(self, bound_s: float, clock: Clock) -> bool:
+        """Power-gated, before the SHUTDOWN ack: the hit, its picture and a notification that
+        may go now get out, within ``bound_s``; what does not stays queued for the next boot."""
+        notifier = self.notifier
+        return linger_mqtt(
+            self.publisher,
+            self.outbox,
+            bound_s,
+            clock,
+            sink=[s for s in self.outbox.sinks if s in MQTT_SINKS],
+            busy=notifier.due if notifier is not None else lambda: False,
+        )
 
 
 @dataclass(frozen=True)
@@ -112,14 +129,14 @@ def _power_gated(
     cfg: Config, source: str, model: str, clock: Clock, halt: Callable[[], None] | None
 ) -> tuple[McuTriggerSource, Outputs]:
     """The MCU's trigger source and the outputs on its link; before the SHUTDOWN ack the MQTT
-    hits get out, bounded by ``[link] mqtt_linger_s``."""
+    hits, their pictures and a notification that may go now get out, bounded by ``[link]
+    mqtt_linger_s``."""
     from camtrap.adapters.mcu_link import open_trigger_source
 
     trigger = open_trigger_source(cfg, clock, halt=halt)
     battery = trigger.read_battery
     outputs = _outputs(cfg, source, clock, model, sim=False, link=trigger.mcu, battery=battery)
-    mqtt, outbox = outputs.mqtt, outputs.outbox
-    trigger.linger = lambda: linger_mqtt(mqtt, outbox, cfg.link.mqtt_linger_s, clock)
+    trigger.linger = lambda: outputs.linger(cfg.link.mqtt_linger_s, clock)
     return trigger, outputs
 
 
@@ -273,20 +290,38 @@ def _outputs(
         data.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(source, "device.data_dir", f"cannot create {data}: {e}") from None
-    outbox = Outbox(
-        data / "outbox.db",
-        sinks=("mqtt", "lora") if lora else ("mqtt",),
-        fallback_dir=fallback_dir(),
-    )
+    notify = _notify_setup(cfg, source)
+    sinks = ["mqtt"] + ["mqtt_image"] * cfg.picture.enabled + ["lora"] * lora
+    sinks += [t.sink for t in notify.targets] if notify is not None else []
+    outbox = Outbox(data / "outbox.db", sinks=sinks, fallback_dir=fallback_dir())
     store = None
     if cfg.storage.enabled:
         quota = int(cfg.storage.quota_mb * 1024 * 1024)
         store = BurstStore(data / "bursts", quota, jpeg_quality=cfg.storage.jpeg_quality)
-    mqtt = _mqtt(cfg, source, outbox, clock, model, battery)
-    publisher: Publisher = mqtt
+    pictures = data / "pictures" if sim else None  # the demo keeps what it would publish
+    mqtt = _mqtt(cfg, source, outbox, clock, model, battery, pictures)
+    publishers: list[Publisher] = [mqtt]
     if lora:
-        publisher = Fanout([mqtt, _lora_publisher(cfg, outbox, clock, link, battery)])
-    return Outputs(outbox, store, mqtt, publisher)
+        publishers.append(_lora_publisher(cfg, outbox, clock, link, battery))
+    notifier = None
+    if notify is not None:
+        from camtrap.adapters.notify import build_notifier
+        from camtrap.core.alerts import Location
+
+        location = Location(cfg.notify.location)
+        notifier = build_notifier(cfg.notify, notify, outbox, clock, cfg.device.id, location)
+        publishers.append(notifier)
+    publisher = mqtt if len(publishers) == 1 else Fanout(publishers)
+    return Outputs(outbox, store, mqtt, publisher, notifier)
+
+
+def _notify_setup(cfg: Config, source: str) -> NotifySetup | None:
+    """``[notify]`` checked (URLs file read, each URL checked), or None when it is off."""
+    if not cfg.notify.enabled:
+        return None
+    from camtrap.adapters.notify import check_notify
+
+    return check_notify(cfg.notify, source)
 
 
 def _lora_publisher(
@@ -311,11 +346,22 @@ def _mqtt(
     clock: Clock,
     model: str,
     battery: Battery | None = None,
+    pictures: Path | None = None,
 ) -> MqttPublisher | DryRunPublisher:
-    """MQTT, or the dry-run printer; ``battery`` gives their hits the MCU's reading."""
+    """MQTT, or the dry-run printer (which writes the pictures it would publish to
+    ``pictures``); ``battery`` gives their hits the MCU's reading."""
     if cfg.mqtt.enabled:
+        from camtrap import __version__
         from camtrap.adapters.mqtt import MqttPublisher
+        from camtrap.core.messages import Discovery
 
+        discovery = Discovery(
+            model,
+            __version__,
+            battery=battery is not None,  # the MCU measures it; an always-on Pi does not
+            availability=cfg.device.mode != "power-gated",  # a gated Pi is off between events
+            expire_after_s=cfg.homeassistant.expire_after_s,
+        )
         return MqttPublisher(
             cfg.mqtt,
             cfg.device,
@@ -325,6 +371,7 @@ def _mqtt(
             model=model,
             source=source,
             battery=battery,
+            discovery=discovery,
         )
     from camtrap.adapters.dry_run import DryRunPublisher
 
@@ -335,6 +382,7 @@ def _mqtt(
         device_id=cfg.device.id,
         clock=clock,
         battery=battery,
+        pictures=pictures,
     )
 
 
@@ -372,7 +420,15 @@ def _service(
         stop=stop,
         linger_s=linger_s,
         timeline=timeline,
+        picture=_picture_spec(cfg),
     )
+
+
+def _picture_spec(cfg: Config) -> ThumbnailSpec | None:
+    p = cfg.picture
+    if not p.enabled:
+        return None
+    return ThumbnailSpec(max_bytes=p.max_bytes, max_side=p.max_side, margin=p.margin)
 
 
 def _pir(cfg: Config, clock: Clock, pin_factory: object, allow_mock: bool) -> PirTrigger:

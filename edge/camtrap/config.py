@@ -245,6 +245,38 @@ class HomeAssistantConfig:
     discovery_prefix: str = field(
         default="homeassistant", metadata=doc("discovery topics; <prefix>/status = HA birth")
     )
+    expire_after_s: int = field(
+        default=30 * 86400,
+        metadata=rng(60, 365 * 86400, '"Last hit" is kept across HA restarts this long'),
+    )
+
+
+@dataclass(frozen=True)
+class PictureConfig:
+    enabled: bool = field(default=True, metadata=doc("a JPEG of the best region with each hit"))
+    max_bytes: int = field(
+        default=30_000, metadata=rng(2_000, 1_000_000, "byte budget (LTE-M: keep it small)")
+    )
+    max_side: int = field(default=640, metadata=rng(96, 4096, "long side in pixels, at most"))
+    margin: float = field(default=0.25, metadata=rng(0, 2, "context around the box, x its size"))
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    enabled: bool = field(default=False, metadata=doc("tell a phone of each hit (Apprise)"))
+    urls_file: str = field(
+        default="/etc/camtrap/notify.urls", metadata=doc("Apprise URLs, one a line (secrets)")
+    )
+    min_interval_s: float = field(
+        default=300.0, metadata=rng(0, 86400, "rate limit per trap; held hits go together")
+    )
+    quiet_hours: str = field(default="", metadata=doc('local "22:00-06:00"; empty = none'))
+    timezone: str = field(
+        default="UTC", metadata=doc("IANA zone of quiet_hours, e.g. Asia/Vladivostok")
+    )
+    location: str = field(default="", metadata=doc("where the trap is, said in each notification"))
+    backoff_min_s: float = field(default=5.0, metadata=rng(0.01, 3600, "first retry delay"))
+    backoff_max_s: float = field(default=600.0, metadata=rng(1, 86400, "retry delay cap"))
 
 
 @dataclass(frozen=True)
@@ -260,6 +292,8 @@ class Config:
     link: LinkConfig = LinkConfig()
     lora: LoraConfig = LoraConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    picture: PictureConfig = PictureConfig()
+    notify: NotifyConfig = NotifyConfig()
 
 
 def check_mode(cfg: Config, source: str) -> None:

@@ -30,6 +30,7 @@ from camtrap.core.ports import (
     StorePort,
     TriggerSource,
 )
+from camtrap.core.thumbnail import ThumbnailError, ThumbnailSpec, thumbnail_for
 from camtrap.core.trigger import TriggerPolicy, TriggerState, burst_done, on_trigger, tick
 from camtrap.core.types import BurstMeta, Frame, make_event_id
 from camtrap.errors import PeerError
@@ -107,6 +108,7 @@ class Service:
     stop: threading.Event = field(default_factory=threading.Event)
     poll_s: float = 0.5
     linger_s: float = 2.0  # at shutdown, keep draining pending hits this long
+    picture: ThumbnailSpec | None = None  # a JPEG with each hit; None: hits go without one
     state: TriggerState = field(default_factory=TriggerState)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
     _last_meta: BurstMeta | None = None
@@ -260,7 +262,7 @@ class Service:
         self._count(v.decision, v.frames_classified)
         if v.decision == "hit":
             hit = hit_of(meta, event_id, seq, result, self.device_id, self.detector.model)
-            self.outbox.add(hit)
+            self.outbox.add(hit, self._picture(event_id, result))
         self._store(event_id, meta, result)
         if v.decision == "hit":
             self.publisher.drain()
@@ -268,6 +270,27 @@ class Service:
         log.info("%s", describe(event_id, result))
         if self.on_result is not None:
             self.on_result(meta, event_id, result)
+
+    def _picture(self, event_id: str, result: BurstResult) -> bytes | None:
+        """The hit's picture (best region of the best frame, within the byte budget), or None
+        with the reason counted (``pictures_<reason>``): the hit goes out either way."""
+        if self.picture is None:
+            return None
+        try:
+            thumb = thumbnail_for(result.verdict, result.frames, self.picture)
+        except ThumbnailError as e:
+            self._tally(f"pictures_{e.reason}")
+            log.warning("%s: no picture: %s", event_id, e)
+            return None
+        except Exception as e:  # a picture must never cost the hit
+            self._tally("pictures_failed")
+            log.error("%s: no picture: %s: %s", event_id, type(e).__name__, e)
+            return None
+        self._tally("pictures")
+        return thumb.jpeg
+
+    def _tally(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
 
     def _store(self, event_id: str, meta: BurstMeta, result: BurstResult) -> None:
         if self.store is None:
@@ -358,23 +381,27 @@ def linger_mqtt(
     bound_s: float,
     clock: Clock,
     wait: Callable[[float], object] = time.sleep,
-    sink: str = "mqtt",
+    sink: str | Sequence[str] = "mqtt",
+    busy: Callable[[], bool] = lambda: False,
 ) -> bool:
-    """Drain until no hit is pending for ``sink`` or ``bound_s`` passed; True when none is.
+    """Drain until nothing is pending for ``sink`` (one or several: the hit and its picture)
+    and ``busy()`` is false (a notification that could go now), or ``bound_s`` passed; True
+    when all went.
 
     Power-gated, this runs between the MCU's SHUTDOWN request and the Pi's ack, so a slow
     uplink gets its hit out before the power goes; past the bound the hit stays in the outbox
     for the next boot (never lost).
     """
+    sinks = (sink,) if isinstance(sink, str) else tuple(sink)
     deadline = clock.monotonic() + bound_s
     while True:
         try:
             publisher.drain()
         except PeerError as e:  # the broker is down: the bound decides
             log.warning("linger: %s", e)
-        if outbox.count_pending(sink) == 0:
+        if all(outbox.count_pending(s) == 0 for s in sinks) and not busy():
             return True
         if clock.monotonic() >= deadline:
-            log.warning("linger: hits still pending for %s after %.1f s", sink, bound_s)
+            log.warning("linger: hits still pending for %s after %.1f s", "/".join(sinks), bound_s)
             return False
         wait(FLUSH_STEP_S)

@@ -5,15 +5,12 @@ timeout, rate limit and quiet hours from the outbox, secrets never logged."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from webhook import Endpoint, serve_webhook
 
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.notify import AppriseNotifier, NotifyTarget, read_targets
@@ -36,61 +33,10 @@ def jpeg(seq: int) -> bytes:
     return b"\xff\xd8\xff\xe0" + bytes([seq]) * 500 + b"\xff\xd9"
 
 
-@dataclass
-class Endpoint:
-    """A webhook on 127.0.0.1 that records what it accepted. ``script`` gives the answer to
-    each request in turn ("ok", "500", "hang"); when it runs out, every answer is "ok"."""
-
-    port: int = 0
-    script: list[str] = field(default_factory=list)
-    accepted: list[dict] = field(default_factory=list)
-    refused: int = 0
-    release: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def event_ids(self) -> list[str]:
-        """Each event id told, once per accepted notification that names it."""
-        ids = []
-        for body in self.accepted:
-            text = body.get("message", "") + " " + body.get("title", "")
-            ids += sorted({w.strip("[]") for w in text.split() if w.startswith("[trap-07-")})
-        return ids
-
-
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
-    ep = Endpoint()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            answer = ep.script.pop(0) if ep.script else "ok"
-            if answer == "hang":  # longer than the client waits: it times out
-                ep.release.wait(10)
-                return
-            if answer == "500":
-                ep.refused += 1
-                self.send_response(500)
-                self.end_headers()
-                return
-            data = json.loads(body)
-            data["_path"] = self.path
-            data["_headers"] = dict(self.headers)
-            ep.accepted.append(data)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:  # keep the test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ep.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield ep
-    ep.release.set()
-    server.shutdown()
-    server.server_close()
+    with serve_webhook() as ep:
+        yield ep
 
 
 def url(ep: Endpoint, user: str = "") -> str:

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from camtrap.adapters.outbox import Outbox
-from camtrap.core.alerts import Location, Notice, NotifyPolicy, compose, decide
+from camtrap.config import NotifyConfig
+from camtrap.core.alerts import Location, Notice, NotifyPolicy, compose, decide, parse_quiet_hours
 from camtrap.core.outbox_policy import backoff_delay
 from camtrap.core.ports import Clock
 from camtrap.core.types import Hit
@@ -87,6 +89,55 @@ def read_targets(
     if len({t.sink for t in targets}) != len(targets):
         raise ConfigError(source, key, f"{path}: the same URL is given twice")
     return tuple(targets)
+
+
+def check_notify(cfg: NotifyConfig, source: str = "<config>") -> NotifySetup:
+    """Every ``[notify]`` rule, and the URLs file read and each URL checked by Apprise (what
+    `camtrap validate-config` and `camtrap run` apply); a `ConfigError` names the key."""
+    if cfg.backoff_min_s > cfg.backoff_max_s:
+        raise ConfigError(source, "notify.backoff_min_s", "must be <= notify.backoff_max_s")
+    try:
+        quiet = parse_quiet_hours(cfg.quiet_hours)
+    except ValueError as e:
+        raise ConfigError(source, "notify.quiet_hours", str(e)) from None
+    try:
+        tz = ZoneInfo(cfg.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            source, "notify.timezone", f"unknown time zone {cfg.timezone!r}"
+        ) from None
+    targets = read_targets(cfg.urls_file, source)
+    return NotifySetup(targets, NotifyPolicy(cfg.min_interval_s, quiet), tz)
+
+
+@dataclass(frozen=True)
+class NotifySetup:
+    """``[notify]`` checked: the targets, the policy, the quiet hours' time zone."""
+
+    targets: tuple[NotifyTarget, ...]
+    policy: NotifyPolicy
+    tz: tzinfo
+
+
+def build_notifier(
+    cfg: NotifyConfig,
+    setup: NotifySetup,
+    outbox: Outbox,
+    clock: Clock,
+    device_id: str,
+    location: Location = NOWHERE,
+) -> AppriseNotifier:
+    return AppriseNotifier(
+        outbox,
+        setup.targets,
+        setup.policy,
+        clock,
+        device_id=device_id,
+        location=location,
+        tz=setup.tz,
+        backoff_min_s=cfg.backoff_min_s,
+        backoff_max_s=cfg.backoff_max_s,
+    )
 
 
 def check_url(url: str, source: str, where: str) -> None:
@@ -217,6 +268,18 @@ class AppriseNotifier:
 
     def counters(self) -> dict[str, int]:
         return dict(self.counts)
+
+    def due(self) -> bool:
+        """Something could go out now: queued, not held by quiet hours, rate limit or backoff.
+        (The bounded drain before a power-gated halt waits for these only.)"""
+        mono, now = self.clock.monotonic(), self.clock.now()
+        for t in self.targets:
+            if mono < self._state[t.sink].retry_at or not self.outbox.count_pending(t.sink):
+                continue
+            last = self.outbox.read_value(f"{t.sink}:last_sent")
+            if decide(self.policy, now, last, self.tz).send:
+                return True
+        return False
 
     def pending(self) -> int:
         """Notifications not yet sent, over all targets (hits x URLs)."""

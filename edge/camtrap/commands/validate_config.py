@@ -4,7 +4,9 @@ Beyond each key's type and range, it applies the rules across keys that `camtrap
 before touching hardware (power-gated mode needs MCU triggers; the ``[mqtt]`` and ``[lora]``
 combinations), so a config it calls ok is not refused at start. It reports every problem in
 the file at once, one ``FILE: key: problem`` line each (exit status 2). Files the config names
-(password, CA bundle, model) are checked on the trap by `camtrap doctor`. Risky secrets that
+(password, CA bundle, model) are checked on the trap by `camtrap doctor`, except the
+notification URLs file (``[notify] urls_file``), read here so that each Apprise URL is checked
+(a malformed one is named by key and line, never shown). Risky secrets that
 are allowed (an inline password, a password over plain MQTT, a config others may read that
 holds one) print a warning line each on stderr; the exit status stays 0.
 """
@@ -39,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     if cfg.lora.enabled:
         with found.check():
             make_scheduler(cfg.lora, 0.0, args.config)
+    if cfg.notify.enabled:  # the URLs file is read: a malformed URL is named by key and line
+        from camtrap.adapters.notify import check_notify
+
+        with found.check():
+            check_notify(cfg.notify, args.config)
     found.raise_any()
     print(f"{args.config}: ok (device {cfg.device.id}, mode {cfg.device.mode})")
     for line in secret_warnings(cfg, args.config):  # allowed, but to be fixed
