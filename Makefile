@@ -69,6 +69,7 @@ bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m tools.bench_early_exit
 	$(BIN)/python -m tools.bench_firmware_heap
 	$(BIN)/python -m tools.bench_adapt
+	$(BIN)/python -m tools.bench_thumbnail
 
 check-firmware: dev-deps
 	$(BIN)/python -m tools.check_firmware

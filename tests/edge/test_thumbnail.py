@@ -186,3 +186,15 @@ def test_boxes_are_clipped_to_the_frame_or_refused(box, want):
 def test_spec_refuses_values_that_cannot_work(bad):
     with pytest.raises(ValueError):
         ThumbnailSpec(**bad)
+
+
+def test_a_big_stored_frame_is_decoded_only_as_large_as_the_picture_needs():
+    big = jpeg_of(scene(2048, 1536))
+    lores = np.zeros((48, 64, 3), np.uint8)
+    t = thumbnail_for(verdict([0.9]), [frame(0, lores, big)], ThumbnailSpec(max_side=256))
+    assert (t.width, t.height) == (256, 192)  # drafted at 1/8 = 256 x 192: no resize needed
+    boxed = BoxedScore(0, 0.9, "leopard", 0.9, box=(0.6, 0.5, 0.2, 0.25))
+    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed,))
+    crop = thumbnail_for(v, [frame(0, lores, big)], ThumbnailSpec(max_side=256))
+    assert crop.source == "region" and max(crop.width, crop.height) == 256  # still full detail
+    assert red_fraction(decode(crop.jpeg)) > 0.3
