@@ -24,7 +24,7 @@ LEOPARD = ROOT / "demo" / "bursts" / "leopard" / "leopard-s7-000"
 EMPTY = ROOT / "demo" / "bursts" / "empty" / "empty-s7-000"
 NAMES = [
     "config", "secrets", "clock", "disk", "storage", "model", "self-test", "camera", "pir",
-    "broker", "mcu-link", "boot-time",
+    "broker", "notify", "mcu-link", "boot-time",
 ]  # fmt: skip
 
 needs_demo = pytest.mark.skipif(
@@ -314,3 +314,22 @@ def test_doctor_storage_reports_the_data_dir_holder_and_a_degraded_runs_journal(
     (run / JOURNAL).write_text('{"mark": ["t-1", "mqtt"]}\n')
     got = by_name(doctor(cfg, sim=True)[0])["storage"]
     assert got.status == "warn" and "a degraded run kept hits or sent-marks aside" in got.detail
+
+
+def test_notify_check_counts_the_urls_and_names_a_bad_one(tmp_path, capsys):
+    pytest.importorskip("apprise")
+    urls = tmp_path / "notify.urls"
+    urls.write_text("ntfy://ntfy.example.org/trap\njson://127.0.0.1:9/hook\n")
+    cfg = write_config(tmp_path)
+    cfg.write_text(
+        cfg.read_text()
+        + f'[notify]\nenabled = true\nurls_file = "{urls}"\nquiet_hours = "22:00-06:00"\n'
+    )
+    main(["doctor", "--sim", "--config", str(cfg)])
+    [line] = [x for x in capsys.readouterr().out.splitlines() if " notify " in x]
+    assert line.startswith("ok") and "2 URL(s)" in line and "quiet 22:00-06:00 UTC" in line
+    urls.write_text("ntfy://ntfy.example.org/trap\nnope-s3cret\n")
+    main(["doctor", "--sim", "--config", str(cfg)])
+    [line] = [x for x in capsys.readouterr().out.splitlines() if " notify " in x]
+    assert line.startswith("FAIL") and "notify.urls_file: line 2" in line
+    assert "s3cret" not in line

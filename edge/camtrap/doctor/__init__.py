@@ -18,6 +18,7 @@ from camtrap.doctor.device import (
     _check_camera,
     _check_mcu_link,
     _check_model,
+    _check_notify,
     _check_pir,
     _check_self_test,
 )
@@ -86,6 +87,7 @@ CHECKS: tuple[Callable[[Context], Check], ...] = (
     _check_camera,
     _check_pir,
     _check_broker,
+    _check_notify,
     _check_mcu_link,
     _check_boot_time,
 )

@@ -1,5 +1,5 @@
-"""The doctor's checks of the trap's parts: the model and its self-test, camera, PIR, broker
-and MCU link, each through its adapter's probe."""
+"""The doctor's checks of the trap's parts: the model and its self-test, camera, PIR, broker,
+notification URLs and MCU link, each through its adapter's probe."""
 
 from __future__ import annotations
 
@@ -156,6 +156,24 @@ def _check_broker(ctx: Context) -> Check:
         fix = "check mqtt.username and password_file, and the broker's ACL"
         return Check("broker", "FAIL", f"{where}: refused: {rc}", fix)
     return Check("broker", "ok", f"{where}: connected")
+
+
+def _check_notify(ctx: Context) -> Check:
+    """The notification URLs file reads and Apprise takes every URL (nothing is sent: a test
+    message would wake a ranger; `camtrap run --sim` with the same config sends a real one)."""
+    from camtrap.adapters.notify import check_notify
+    from camtrap.errors import ConfigError
+
+    n = ctx.cfg.notify
+    if not n.enabled:
+        return Check("notify", "skip", "not configured (notify.enabled = false)")
+    try:
+        setup = check_notify(n, ctx.source)
+    except ConfigError as e:
+        return Check("notify", "FAIL", str(e), "fix that key; URLs one a line, mode 0600")
+    quiet = f", quiet {n.quiet_hours} {n.timezone}" if n.quiet_hours else ""
+    every = f"at most one per {n.min_interval_s:g} s" if n.min_interval_s else "no rate limit"
+    return Check("notify", "ok", f"{len(setup.targets)} URL(s) in {n.urls_file}, {every}{quiet}")
 
 
 def _check_mcu_link(ctx: Context) -> Check:
