@@ -128,6 +128,11 @@ def validate(
             f"{config_path}: mqtt.password_file: keep it under {ETC}/ (copy it there yourself, "
             "mode 0600, owner camtrap); deploy never copies secrets other than the config"
         )
+    if cfg.notify.enabled and not cfg.notify.urls_file.startswith(ETC + "/"):
+        raise UsageError(
+            f"{config_path}: notify.urls_file: keep it under {ETC}/ (copy it there yourself, "
+            "mode 0600, owner camtrap: the URLs hold tokens); deploy never copies it"
+        )
     halt = _pi_pin("halt") if cfg.device.mode == "power-gated" else None
     return Plan(
         config=cfg,
@@ -136,7 +141,7 @@ def validate(
         model_name=model_name,
         model_sha256=sha,
         wheel=wheel_dir / f"camtrap-{_version()}-py3-none-any.whl",
-        requirements=pip_requirements(),
+        requirements=pip_requirements(("notify",) if cfg.notify.enabled else ()),
         halt_pin=halt,
         golden=_check_golden(golden),
         fast_boot=cfg.device.mode == "power-gated",
@@ -194,10 +199,15 @@ def _version() -> str:
     return str(_pyproject()["project"]["version"])
 
 
-def pip_requirements() -> tuple[str, ...]:
-    """camtrap's dependencies that pip installs on the Pi: not apt's, not the runtime."""
+def pip_requirements(extras: Sequence[str] = ()) -> tuple[str, ...]:
+    """camtrap's dependencies that pip installs on the Pi: not apt's, not the runtime; with
+    the optional ``extras`` the config needs (``notify``: Apprise)."""
     keep = []
-    for req in _pyproject()["project"]["dependencies"]:
+    project = _pyproject()["project"]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    for req in wanted:
         name = re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].strip().lower()
         if name not in APT_PROVIDED and name not in RUNTIMES:
             keep.append(req.split(";")[0].strip())

@@ -419,3 +419,16 @@ def test_sd_card_install_moves_the_config_off_the_fat_partition_first(site, boot
     # a second run (install.sh re-run) with nothing left on the card changes nothing
     subprocess.run(["sh", "-euc", script], env={**os.environ, "SRC": str(dest)}, check=True)
     assert (away / "config.toml").is_file()
+
+
+def test_notifications_add_apprise_to_what_the_pi_installs() -> None:
+    assert not any("apprise" in r for r in deploy.pip_requirements())
+    assert any(r.startswith("apprise") for r in deploy.pip_requirements(("notify",)))
+
+
+def test_a_notify_urls_file_outside_etc_camtrap_is_refused(site, capsys) -> None:
+    site["config"].write_text(
+        GOOD_CONFIG + '\n[notify]\nenabled = true\nurls_file = "/home/pi/u"\n'
+    )
+    assert deploy.main(["pi@trap-07.local", *_args(site)], runner=Recorder()) == 2
+    assert "notify.urls_file: keep it under /etc/camtrap/" in capsys.readouterr().err
