@@ -89,6 +89,7 @@ def test_run_sim_hit_json_picture_and_one_notification_share_the_event_id_throug
     with serve_webhook() as endpoint:
         urls = tmp_path / "notify.urls"
         urls.write_text(f"# the ranger's phone\njson://127.0.0.1:{endpoint.port}/hook\n")
+        urls.chmod(0o600)
         proc = subprocess.Popen(
             [
                 *CAMTRAP_RUN,

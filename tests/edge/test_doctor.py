@@ -320,6 +320,7 @@ def test_notify_check_counts_the_urls_and_names_a_bad_one(tmp_path, capsys):
     pytest.importorskip("apprise")
     urls = tmp_path / "notify.urls"
     urls.write_text("ntfy://ntfy.example.org/trap\njson://127.0.0.1:9/hook\n")
+    urls.chmod(0o600)
     cfg = write_config(tmp_path)
     cfg.write_text(
         cfg.read_text()

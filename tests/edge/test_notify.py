@@ -242,6 +242,7 @@ def test_two_urls_are_told_independently(tmp_path, endpoint, wait_for):
 def test_the_urls_file_gives_one_target_per_line_skipping_comments(tmp_path):
     f = tmp_path / "notify.urls"
     f.write_text("# the ranger's phone\nntfy://ntfy.example.org/trap-07\n\njson://127.0.0.1/x\n")
+    f.chmod(0o600)
     targets = read_targets(f)
     assert [t.line for t in targets] == [2, 4]
     assert len({t.sink for t in targets}) == 2 and all(
@@ -261,6 +262,7 @@ def test_the_urls_file_gives_one_target_per_line_skipping_comments(tmp_path):
 def test_a_bad_urls_file_names_the_key_and_line_and_never_the_url(tmp_path, text, where):
     f = tmp_path / "notify.urls"
     f.write_text(text)
+    f.chmod(0o600)
     with pytest.raises(ConfigError) as e:
         read_targets(f, "trap.toml")
     msg = str(e.value)
@@ -270,3 +272,12 @@ def test_a_bad_urls_file_names_the_key_and_line_and_never_the_url(tmp_path, text
 def test_a_missing_urls_file_names_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"notify\.urls_file: cannot read"):
         read_targets(tmp_path / "missing.urls", "trap.toml")
+
+
+def test_a_urls_file_others_may_read_is_refused_naming_its_mode(tmp_path):
+    f = tmp_path / "notify.urls"
+    f.write_text("ntfy://ntfy.example.org/trap-07\n")
+    f.chmod(0o644)
+    with pytest.raises(ConfigError) as e:
+        read_targets(f, "trap.toml")
+    assert "notify.urls_file: mode 0644: readable by group or others; chmod 600" in str(e.value)

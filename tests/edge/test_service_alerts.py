@@ -162,6 +162,7 @@ def test_outputs_give_each_destination_its_outbox_sink(tmp_path):
 
     urls = tmp_path / "notify.urls"
     urls.write_text("json://127.0.0.1:9/hook\n")
+    urls.chmod(0o600)
     cfg = parse_config(
         {
             "device": {"data_dir": str(tmp_path / "data")},
@@ -189,6 +190,7 @@ def validate(tmp_path: Path, notify: str, urls: str | None) -> subprocess.Comple
     path = tmp_path / "notify.urls"
     if urls is not None:
         path.write_text(urls)
+        path.chmod(0o600)
     cfg.write_text(f'[notify]\nenabled = true\nurls_file = "{path}"\n{notify}')
     return subprocess.run(
         [sys.executable, "-m", "camtrap", "validate-config", str(cfg)],

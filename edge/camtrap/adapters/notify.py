@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from camtrap.adapters.outbox import Outbox
+from camtrap.adapters.secrets import SecretFileError, read_private
 from camtrap.config import NotifyConfig
 from camtrap.core.alerts import Location, Notice, NotifyPolicy, compose, decide, parse_quiet_hours
 from camtrap.core.outbox_policy import backoff_delay
@@ -74,8 +75,12 @@ def read_targets(
 ) -> tuple[NotifyTarget, ...]:
     """The URLs in ``path`` (one per line; blank lines and ``#`` comments skipped), each
     checked by Apprise; a `ConfigError` names the key and line, never the URL itself."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
+    try:  # the URLs hold tokens: refused when others may read them, as the MQTT password
+        text = read_private(path, "notification URLs file")
+    except SecretFileError as e:
+        fixed = e.problem.replace("chmod 600 it", f"chmod 600 {e.path}")
+        problem = fixed if fixed != e.problem else f"{e.problem} ({e.path})"
+        raise ConfigError(source, key, problem) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(source, key, f"cannot read: {e}") from None
     targets = []
