@@ -135,18 +135,31 @@ def test_a_stored_image_that_does_not_decode_falls_back_to_the_pixels():
 
 
 @dataclass(frozen=True)
-class BoxedScore(FrameScore):
-    """A frame score as the regions stage records it: with the winning region's box."""
+class Where:
+    """Where a frame's reading came from, as the regions stage records it."""
 
-    box: tuple[float, float, float, float] | None = None
+    box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    source: str = "full"
+
+
+@dataclass(frozen=True)
+class BoxedScore(FrameScore):
+    """A frame score as the regions stage records it: with the winning region."""
+
+    where: Where = Where()
+
+
+def boxed(box: tuple[float, float, float, float], source: str = "motion") -> BoxedScore:
+    return BoxedScore(0, 0.9, "leopard", 0.9, where=Where(box, source))
 
 
 def test_the_winning_region_box_of_the_best_frame_is_used_when_recorded():
     px = scene(640, 480, box=(0.1, 0.1, 0.15, 0.2))
-    boxed = BoxedScore(0, 0.9, "leopard", 0.9, box=(0.1, 0.1, 0.15, 0.2))
-    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed,))
+    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed((0.1, 0.1, 0.15, 0.2)),))
     t = thumbnail_for(v, [frame(0, px)])
     assert t.source == "region" and red_fraction(decode(t.jpeg)) > 0.3
+    whole = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed((0, 0, 1, 1), "full"),))
+    assert thumbnail_for(whole, [frame(0, px)]).source == "frame"  # judged whole: the frame
 
 
 def test_a_burst_without_a_classified_frame_has_no_picture():
@@ -193,8 +206,7 @@ def test_a_big_stored_frame_is_decoded_only_as_large_as_the_picture_needs():
     lores = np.zeros((48, 64, 3), np.uint8)
     t = thumbnail_for(verdict([0.9]), [frame(0, lores, big)], ThumbnailSpec(max_side=256))
     assert (t.width, t.height) == (256, 192)  # drafted at 1/8 = 256 x 192: no resize needed
-    boxed = BoxedScore(0, 0.9, "leopard", 0.9, box=(0.6, 0.5, 0.2, 0.25))
-    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed,))
+    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (boxed((0.6, 0.5, 0.2, 0.25)),))
     crop = thumbnail_for(v, [frame(0, lores, big)], ThumbnailSpec(max_side=256))
     assert crop.source == "region" and max(crop.width, crop.height) == 256  # still full detail
     assert red_fraction(decode(crop.jpeg)) > 0.3

@@ -96,11 +96,14 @@ def best_frame(verdict: Verdict) -> FrameScore | None:
 
 
 def frame_box(score: FrameScore) -> Box | None:
-    """The winning region's box of a frame when the regions stage recorded one."""
-    box = getattr(score, "box", None)  # FrameScore gains ``box`` with the regions stage
-    if box is None:
+    """The winning region's box of a frame when the regions stage found one (a motion box or a
+    tile), or None when the frame was judged whole."""
+    # the regions stage records it as ``score.where`` (box, source); read it by name so this
+    # module stays independent of when that stage is on
+    where = getattr(score, "where", None)
+    if where is None or getattr(where, "source", "full") == "full":
         return None
-    return valid_box(box)
+    return valid_box(where.box)
 
 
 def valid_box(box: Sequence[float]) -> Box | None:
