@@ -24,7 +24,7 @@ from camtrap.adapt import embed_all, part_of, read_data, target_index
 from camtrap.adapters.embedding import EmbeddingExtractor
 from camtrap.adapters.plots import pyplot
 from camtrap.core.adapt import adapt, learning_curve
-from camtrap.core.calibrate import MinRecall
+from camtrap.core.operating_point import MinRecall
 from camtrap.datasets import split_samples
 from camtrap.errors import CamtrapError
 

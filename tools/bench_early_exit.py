@@ -58,7 +58,7 @@ def run_pair(paths: Sequence[str], detector: Any, rule: Any) -> dict[str, Any]:
 
 def measured(run: dict[str, Any]) -> dict[str, Any]:
     """Mean frames and recall of both real runs over their decided, labelled bursts."""
-    from camtrap.core.metrics import is_target_label
+    from camtrap.core.labels import is_target_label
 
     targets = run["targets"]
     pairs = [
@@ -88,8 +88,9 @@ def _pct(x: float | None) -> str:
 
 def calibrated_rule(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> Any:
     """The rule `camtrap calibrate --min-recall 1` would choose from these full records."""
-    from camtrap.core.calibrate import MinRecall, choose, scored_bursts
-    from camtrap.core.metrics import parse_record
+    from camtrap.core.burst_record import parse_record
+    from camtrap.core.calibrate import choose, scored_bursts
+    from camtrap.core.operating_point import MinRecall
     from camtrap.core.verdict import Rule
 
     p = choose(scored_bursts([parse_record(r) for r in records], targets), MinRecall(1.0))

@@ -32,8 +32,8 @@ import numpy as np
 
 from camtrap.adapters.embedding import EmbeddingExtractor, tensor_facts
 from camtrap.core.adapt import Adapted, CurvePoint, Part, adapt, learning_curve
-from camtrap.core.calibrate import FieldRates, MinRecall
 from camtrap.core.modelcard import new_card, parse_card
+from camtrap.core.operating_point import FieldRates, MinRecall
 from camtrap.core.preprocess import resize
 from camtrap.core.targets import matches
 from camtrap.datasets import (

@@ -1,14 +1,14 @@
 """The command-line flags several commands share, registered in one place.
 
 `camtrap.detector.detector_from_args` reads what `add_model_args` and `add_rule_args` register;
-`add_rate_arguments` feeds `camtrap.core.calibrate.FieldRates`.
+`add_rate_arguments` feeds `camtrap.core.operating_point.FieldRates`.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from camtrap.core.calibrate import FieldRates
+from camtrap.core.operating_point import FieldRates
 from camtrap.core.verdict import RULES
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from camtrap.core.metrics import BurstRecord, group_aliases, parse_record
+from camtrap.core.burst_record import BurstRecord, parse_record
+from camtrap.core.labels import group_aliases
 from camtrap.core.pipeline import Detector, capture, classify_burst
 from camtrap.core.records import replay_record, summarize
 from camtrap.core.targets import first_name

@@ -7,13 +7,9 @@ import numpy as np
 import pytest
 
 from camtrap.core.adapt import Part, adapt, bursts_of, learning_curve
-from camtrap.core.calibrate import (
-    MinRecall,
-    negatives_needed,
-    unsupported_rate,
-    zero_alert_upper_bound,
-)
 from camtrap.core.head import train_head
+from camtrap.core.intervals import negatives_needed, unsupported_rate, zero_alert_upper_bound
+from camtrap.core.operating_point import MinRecall
 
 LABELS = ("leopard", "other")
 

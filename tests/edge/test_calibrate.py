@@ -9,19 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camtrap.core.calibrate import (
-    CalibrationError,
-    FieldRates,
-    MinCost,
-    MinRecall,
-    ScoredBurst,
-    assess,
-    choose,
-    floor_threshold,
-    midway,
-    simulate_early_exit,
-)
-from camtrap.core.metrics import wilson
+from camtrap.core.calibrate import CalibrationError, assess, choose, floor_threshold, midway
+from camtrap.core.early_exit import simulate_early_exit
+from camtrap.core.intervals import wilson
+from camtrap.core.operating_point import FieldRates, MinCost, MinRecall, ScoredBurst
 from camtrap.core.verdict import Rule
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from camtrap.core.calibrate import ScoredBurst, early_decision, full_decision
+from camtrap.core.early_exit import early_decision, full_decision
+from camtrap.core.operating_point import ScoredBurst
 from camtrap.core.pipeline import Detector, classify_burst
 from camtrap.core.targets import resolve_targets
 from camtrap.core.types import Frame

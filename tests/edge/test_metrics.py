@@ -8,20 +8,10 @@ from typing import Any
 
 import pytest
 
-from camtrap.core.metrics import (
-    BELOW,
-    MAX_NAMED_OTHERS,
-    OTHER,
-    BurstRecord,
-    burst_predicted,
-    evaluate_records,
-    group_aliases,
-    is_target_label,
-    parse_record,
-    pr_curve,
-    short_label,
-    wilson,
-)
+from camtrap.core.burst_record import BurstRecord, parse_record
+from camtrap.core.intervals import wilson
+from camtrap.core.labels import BELOW, burst_predicted, group_aliases, is_target_label, short_label
+from camtrap.core.metrics import MAX_NAMED_OTHERS, OTHER, evaluate_records, pr_curve
 
 TARGETS = ("leopard",)
 

@@ -19,7 +19,8 @@ import pytest
 from PIL import Image
 
 from camtrap.adapters.thumbs import thumbnail_uri
-from camtrap.core.metrics import evaluate_records, parse_record
+from camtrap.core.burst_record import parse_record
+from camtrap.core.metrics import evaluate_records
 from camtrap.core.report import ReportInput, Thumb, build_sections, to_html
 
 PROBE = """<script>window.addEventListener('load', () => {

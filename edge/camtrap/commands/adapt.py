@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from camtrap.adapt import run_adapt
-    from camtrap.core.calibrate import FieldRates
+    from camtrap.core.operating_point import FieldRates
 
     run_ = run_adapt(
         Path(args.data),

@@ -25,20 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from camtrap.cliargs import add_rate_arguments, add_replay_arguments, fraction, positive
-from camtrap.core.calibrate import (
-    DEFAULT_KS,
-    RULES,
-    CalibrationError,
-    FieldRates,
-    Goal,
-    MinCost,
-    MinRecall,
-    OperatingPoint,
-    choose,
-    scored_bursts,
-    unsupported_rate,
-)
+from camtrap.core.calibrate import DEFAULT_KS, RULES, CalibrationError, choose, scored_bursts
+from camtrap.core.intervals import unsupported_rate
 from camtrap.core.modelcard import ModelCard, parse_card
+from camtrap.core.operating_point import FieldRates, Goal, MinCost, MinRecall, OperatingPoint
 from camtrap.core.targets import member_names, merge_groups
 from camtrap.errors import UsageError
 

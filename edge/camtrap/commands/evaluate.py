@@ -26,21 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from camtrap.cliargs import add_rate_arguments, add_replay_arguments, add_rule_args
-from camtrap.core.calibrate import (
-    EarlyExitStats,
-    FieldRates,
-    OperatingPoint,
-    assess,
-    scored_bursts,
-    simulate_early_exit,
-)
-from camtrap.core.metrics import (
-    BurstRecord,
-    Evaluation,
-    evaluate_records,
-    is_target_label,
-    short_label,
-)
+from camtrap.core.burst_record import BurstRecord
+from camtrap.core.calibrate import assess, scored_bursts
+from camtrap.core.early_exit import simulate_early_exit
+from camtrap.core.labels import is_target_label, short_label
+from camtrap.core.metrics import Evaluation, evaluate_records
+from camtrap.core.operating_point import EarlyExitStats, FieldRates, OperatingPoint
 from camtrap.core.report import ReportInput, Thumb, build_sections, to_html, to_markdown
 from camtrap.core.verdict import Rule
 from camtrap.errors import UsageError

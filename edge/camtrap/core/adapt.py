@@ -23,15 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camtrap.core.calibrate import (
-    FieldRates,
-    Goal,
-    OperatingPoint,
-    ScoredBurst,
-    assess,
-    choose,
-)
+from camtrap.core.calibrate import assess, choose
 from camtrap.core.head import Head, loss, train_head
+from camtrap.core.operating_point import FieldRates, Goal, OperatingPoint, ScoredBurst
 from camtrap.core.verdict import Rule
 
 L2_GRID = (1e-3, 1e-2, 1e-1, 1.0)

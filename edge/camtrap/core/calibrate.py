@@ -19,197 +19,44 @@ ks still tied, to the fewest frames classified under early exit, then to the sim
 target frame scores high favours the largest k searched (a miss settles at the first low
 frame): narrow ``ks`` when real bursts show the target in only a few of their frames.
 
-Field figures: expected false alerts per day = ``triggers_per_day * P(hit | non-target)``
-(every trigger counted as a chance of a false alert; target triggers are rare), with the 95 %
-Wilson interval of ``P(hit | non-target)`` scaled the same way; missed targets per day =
-``targets_per_day * (1 - recall)``.
-
-`simulate_early_exit` replays the full frame scores through the sequential decider of
-`camtrap.core.verdict` and reports mean frames classified with and without early exit and how
-often the two decisions agree (by construction: always).
+The values in and out are in `camtrap.core.operating_point`; the early-exit replay that breaks
+ties is `camtrap.core.early_exit`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from camtrap.core import verdict
-from camtrap.core.metrics import BurstRecord, is_target_label, wilson
+from camtrap.core.burst_record import BurstRecord
+from camtrap.core.early_exit import simulate_early_exit
+from camtrap.core.intervals import wilson
+from camtrap.core.labels import is_target_label
+from camtrap.core.operating_point import (
+    Candidate,
+    FieldRates,
+    Goal,
+    MinCost,
+    MinRecall,
+    OperatingPoint,
+    ScoredBurst,
+    burst_score,
+    operating_point,
+)
 from camtrap.core.verdict import Rule, RuleName
 from camtrap.errors import UsageError
 
 RULES = verdict.RULES
 THRESHOLD_DECIMALS = 4
 DEFAULT_KS = (1, 2, 3, 4)  # k = 4 of a 3-frame burst is k_eff = 3: every frame
-
-RecallBound = Literal["point", "wilson"]
+DEFAULT_RATES = FieldRates()
 
 
 class CalibrationError(UsageError):
     """The labelled bursts cannot support the goal (no targets, or recall out of reach)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Values
-
-
-@dataclass(frozen=True)
-class ScoredBurst:
-    """One labelled burst: its frame target scores in capture order and its truth."""
-
-    scores: tuple[float, ...]
-    is_target: bool
-    frames_planned: int
-
-    def __post_init__(self) -> None:
-        if self.frames_planned < 1 or len(self.scores) > self.frames_planned:
-            raise ValueError(
-                f"ScoredBurst: {len(self.scores)} scores, {self.frames_planned} planned"
-            )
-
-
-@dataclass(frozen=True)
-class MinRecall:
-    """Goal: recall >= ``recall``, then the fewest false alerts."""
-
-    recall: float
-    bound: RecallBound = "point"
-
-    def __post_init__(self) -> None:
-        if not 0 < self.recall <= 1 or self.bound not in ("point", "wilson"):
-            raise ValueError(f"MinRecall: want 0 < recall <= 1, point|wilson, got {self}")
-
-    def describe(self) -> str:
-        how = "Wilson 95 % lower bound" if self.bound == "wilson" else "point estimate"
-        return f"min_recall >= {self.recall:g} ({how})"
-
-
-@dataclass(frozen=True)
-class MinCost:
-    """Goal: the least expected cost per day."""
-
-    cost_miss: float
-    cost_false_alert: float
-
-    def __post_init__(self) -> None:
-        if not (self.cost_miss > 0 and self.cost_false_alert > 0):
-            raise ValueError(f"MinCost: want positive costs, got {self}")
-
-    def describe(self) -> str:
-        return f"min_cost (miss {self.cost_miss:g}, false alert {self.cost_false_alert:g})"
-
-
-Goal = MinRecall | MinCost
-
-
-@dataclass(frozen=True)
-class FieldRates:
-    """How often the trap fires in the field, to turn rates into events per day."""
-
-    triggers_per_day: float = 20.0
-    targets_per_day: float = 0.15  # Amur leopard surveys: ~0.1-0.2 events per camera per day
-
-    def __post_init__(self) -> None:
-        if not (self.triggers_per_day > 0 and self.targets_per_day > 0):
-            raise ValueError(f"FieldRates: want positive rates, got {self}")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One (rule, k, threshold) and its counts on the labelled bursts."""
-
-    rule: Rule
-    tp: int
-    fn: int
-    fp: int
-    tn: int
-
-
-@dataclass(frozen=True)
-class EarlyExitStats:
-    """Frames classified per burst with and without early exit, and decision agreement."""
-
-    bursts: int
-    mean_frames_full: float
-    mean_frames_early: float
-    reduction: float  # 1 - early / full
-    agreements: int  # bursts where both decisions are equal
-    recall_full: float | None
-    recall_early: float | None
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    """The chosen decision and what to expect from it in the field."""
-
-    rule: str
-    k: int
-    threshold: float
-    goal: str
-    targets: int  # target bursts in the labelled set
-    non_targets: int
-    tp: int
-    fp: int
-    recall: float
-    recall_ci: tuple[float, float]
-    precision: float | None
-    false_alert_rate: float  # P(hit | non-target burst)
-    false_alert_rate_ci: tuple[float, float]
-    false_alerts_per_day: float
-    false_alerts_per_day_ci: tuple[float, float]
-    misses_per_day: float
-    misses_per_day_ci: tuple[float, float]
-    cost_per_day: float | None
-    rates: FieldRates
-    early_exit: EarlyExitStats
-
-    def decision(self, early_exit: bool = True) -> dict[str, object]:
-        """The model card's ``decision`` object."""
-        return {
-            "rule": self.rule,
-            "k": self.k,
-            "threshold": self.threshold,
-            "early_exit": early_exit,
-        }
-
-    def card_metrics(self) -> dict[str, object]:
-        """The model card's ``metrics.operating_point`` object (JSON-ready)."""
-        ee = self.early_exit
-        return {
-            "goal": self.goal,
-            "rule": self.rule,
-            "k": self.k,
-            "threshold": self.threshold,
-            "bursts": {"targets": self.targets, "non_targets": self.non_targets},
-            "recall": _r(self.recall),
-            "recall_ci95": [_r(x) for x in self.recall_ci],
-            "precision": None if self.precision is None else _r(self.precision),
-            "false_alert_rate": _r(self.false_alert_rate),
-            "false_alert_rate_ci95": [_r(x) for x in self.false_alert_rate_ci],
-            "triggers_per_day": self.rates.triggers_per_day,
-            "targets_per_day": self.rates.targets_per_day,
-            "false_alerts_per_day": _r(self.false_alerts_per_day),
-            "false_alerts_per_day_ci95": [_r(x) for x in self.false_alerts_per_day_ci],
-            "misses_per_day": _r(self.misses_per_day),
-            "misses_per_day_ci95": [_r(x) for x in self.misses_per_day_ci],
-            "cost_per_day": None if self.cost_per_day is None else _r(self.cost_per_day),
-            "interval": "Wilson score, 95 %",
-            "early_exit": {
-                "mean_frames_full": _r(ee.mean_frames_full),
-                "mean_frames_early": _r(ee.mean_frames_early),
-                "reduction": _r(ee.reduction),
-                "agreement": f"{ee.agreements}/{ee.bursts}",
-            },
-        }
-
-
-def _r(x: float) -> float:
-    return round(float(x), 4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,11 +88,6 @@ def scored_bursts(
 
 # --------------------------------------------------------------------------------------------
 # Burst scores and the threshold search
-
-
-def burst_score(rule: Rule, b: ScoredBurst) -> float:
-    """A burst's score under the rule; frames planned but never classified count as 0."""
-    return verdict.bounds(rule, b.scores, b.frames_planned)[0]
 
 
 def floor_threshold(score: float) -> float:
@@ -311,7 +153,7 @@ def _goal_key(c: Candidate, goal: Goal, rates: FieldRates) -> tuple[float, ...]:
 def choose(
     bursts: Sequence[ScoredBurst],
     goal: Goal,
-    rates: FieldRates = FieldRates(),
+    rates: FieldRates = DEFAULT_RATES,
     rules: Sequence[RuleName] = RULES,
     ks: Sequence[int] = DEFAULT_KS,
 ) -> OperatingPoint:
@@ -368,112 +210,3 @@ def assess(bursts: Sequence[ScoredBurst], rule: Rule, rates: FieldRates) -> Oper
     scores = np.array([burst_score(rule, b) for b in bursts], dtype=float)
     c = count(bursts, scores, rule)
     return operating_point(c, "as given", None, rates, simulate_early_exit(bursts, rule))
-
-
-def operating_point(
-    c: Candidate, goal: str, cost: float | None, rates: FieldRates, early: EarlyExitStats
-) -> OperatingPoint:
-    """Field figures and intervals for a candidate."""
-    positives, negatives = c.tp + c.fn, c.fp + c.tn
-    recall_ci = wilson(c.tp, positives)
-    far, far_ci = c.fp / negatives, wilson(c.fp, negatives)
-    per_day = rates.triggers_per_day
-    return OperatingPoint(
-        rule=c.rule.name,
-        k=c.rule.k,
-        threshold=c.rule.threshold,
-        goal=goal,
-        targets=positives,
-        non_targets=negatives,
-        tp=c.tp,
-        fp=c.fp,
-        recall=c.tp / positives,
-        recall_ci=recall_ci,
-        precision=c.tp / (c.tp + c.fp) if c.tp + c.fp else None,
-        false_alert_rate=far,
-        false_alert_rate_ci=far_ci,
-        false_alerts_per_day=per_day * far,
-        false_alerts_per_day_ci=(per_day * far_ci[0], per_day * far_ci[1]),
-        misses_per_day=rates.targets_per_day * c.fn / positives,
-        misses_per_day_ci=(
-            rates.targets_per_day * (1 - recall_ci[1]),
-            rates.targets_per_day * (1 - recall_ci[0]),
-        ),
-        cost_per_day=cost,
-        rates=rates,
-        early_exit=early,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Early exit
-
-
-def full_decision(rule: Rule, b: ScoredBurst) -> bool:
-    """The full-burst rule: hit iff the burst score reaches the threshold."""
-    return burst_score(rule, b) >= rule.threshold
-
-
-def early_decision(rule: Rule, b: ScoredBurst) -> tuple[bool, int]:
-    """(hit, frames classified) when frames are fed one at a time to `verdict.settle`."""
-    for m in range(1, len(b.scores) + 1):
-        settled = verdict.settle(rule, b.scores[:m], b.frames_planned)
-        if settled is not None:
-            return settled == "hit", m
-    return full_decision(rule, b), len(b.scores)  # a short burst: decided on what it has
-
-
-def simulate_early_exit(bursts: Sequence[ScoredBurst], rule: Rule) -> EarlyExitStats:
-    """Frames classified with and without early exit, and whether the decisions agree."""
-    full_frames = early_frames = agreements = hits_full = hits_early = positives = 0
-    for b in bursts:
-        full_hit = full_decision(rule, b)
-        early_hit, used = early_decision(rule, b)
-        full_frames += len(b.scores)
-        early_frames += used
-        agreements += early_hit == full_hit
-        if b.is_target:
-            positives += 1
-            hits_full += full_hit
-            hits_early += early_hit
-    n = len(bursts)
-    full, early = full_frames / max(1, n), early_frames / max(1, n)
-    return EarlyExitStats(
-        bursts=n,
-        mean_frames_full=full,
-        mean_frames_early=early,
-        reduction=1 - early / full if full else 0.0,
-        agreements=agreements,
-        recall_full=hits_full / positives if positives else None,
-        recall_early=hits_early / positives if positives else None,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Can the negatives support the asked false alert rate?
-
-
-def zero_alert_upper_bound(negatives: int) -> float:
-    """The one-sided 95 % upper bound of the false alert rate when none of ``negatives``
-    non-target bursts fired: ``1 - 0.05 ** (1 / n)``, about 3/n (the rule of three)."""
-    return 1.0 if negatives <= 0 else 1.0 - 0.05 ** (1.0 / negatives)
-
-
-def negatives_needed(rate: float) -> int:
-    """Non-target bursts, none firing, that show a false alert rate below ``rate`` (~3/rate)."""
-    if not 0 < rate < 1:
-        raise ValueError(f"want a rate in (0, 1), got {rate}")
-    return math.ceil(math.log(0.05) / math.log(1.0 - rate))
-
-
-def unsupported_rate(negatives: int, max_rate: float) -> str | None:
-    """Why ``negatives`` non-target bursts cannot show a false alert rate <= ``max_rate``, or
-    None when they can (even a perfect result on them would leave the bound above it)."""
-    bound = zero_alert_upper_bound(negatives)
-    if bound <= max_rate:
-        return None
-    return (
-        f"{negatives} non-target bursts cannot show a false alert rate of {100 * max_rate:.2g} %"
-        f": with none firing, the 95 % upper bound is still {100 * bound:.2g} % (about 3/n); "
-        f"label at least {negatives_needed(max_rate)} non-target bursts"
-    )

@@ -1,23 +1,13 @@
 """Evaluation metrics over replay records: pure, no I/O.
 
 The input is what `camtrap replay --json-out` writes (one record per burst, see the shared
-contracts), parsed into frozen `BurstRecord` values by `parse_record`. From those:
+contracts), read back as frozen `BurstRecord` values (`camtrap.core.burst_record`). From those:
 
 * burst level, per class: precision and recall, each recall with a Wilson interval;
 * frame level, per class: the same over single frames (a frame's truth is its burst's label);
 * a confusion matrix over the true classes present (truth rows, predicted columns, with one
   `OTHER` column for predictions of classes nobody labelled);
 * precision-recall curve points from the burst target scores.
-
-**Predicted class.** A burst whose verdict is ``hit`` is predicted as the target that scored:
-the record's ``target`` (a group's name for a label roll-up), else its ``top_label`` when that
-label is a target, else the first target name. A burst that is not a hit is predicted as its
-``top_label`` (the arg-max of the element-wise max of class probabilities over its frames),
-except that a target label there becomes `BELOW`: the model leaned to the target but the rule
-said no, and counting that as found would make the per-class table disagree with the
-decision's recall. Frames alike, with the rule's threshold on the frame's target score. Labels
-are compared by their first comma-separated name, ignoring case, so ``"leopard, Panthera
-pardus"`` and ``"Leopard"`` are one class; ``aliases`` maps a group member's name to its group.
 
 The confusion matrix names the predicted classes nobody labelled that occur most (up to
 `MAX_NAMED_OTHERS` columns, so "leopard read as jaguar" shows), and `OTHER` collects the rest;
@@ -26,55 +16,33 @@ The confusion matrix names the predicted classes nobody labelled that occur most
 Bursts with verdict ``error`` and frames with an ``error`` are left out of every metric and
 counted (`Evaluation.skipped_bursts`, `Evaluation.skipped_frames`).
 
->>> wilson(8, 10)
-(0.4901624715, 0.9433178485)
+Each item's predicted class is `camtrap.core.labels`'s (a target below the rule's threshold
+is `BELOW`); intervals are `camtrap.core.intervals.wilson`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+from camtrap.core.burst_record import BurstRecord
+from camtrap.core.intervals import wilson
+from camtrap.core.labels import (
+    BELOW,
+    as_class,
+    burst_predicted,
+    frame_predicted,
+    is_target_label,
+    short_label,
+)
+
 OTHER = "(other)"  # the rarer predicted classes that no evaluated item is labelled with
-BELOW = "(below threshold)"  # not a hit, though the top label was a target
 MAX_NAMED_OTHERS = 6
 TOP_CONFUSIONS = 5
 
 
 # --------------------------------------------------------------------------------------------
 # Values
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    """One frame of a replay record."""
-
-    index: int
-    name: str
-    target_score: float | None
-    top_label: str
-    top_score: float | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class BurstRecord:
-    """One replay record (one burst), as far as evaluation needs it."""
-
-    source: str
-    verdict: str  # "hit" | "miss" | "error"
-    target_score: float | None
-    top_label: str
-    top_score: float | None
-    frames_total: int
-    frames_classified: int
-    frames: tuple[FrameRecord, ...] = ()
-    label: str | None = None
-    error: str | None = None
-    target: str = ""  # the target that scored (a group's name), "" in older records
 
 
 @dataclass(frozen=True)
@@ -133,155 +101,7 @@ class Evaluation:
 
 
 # --------------------------------------------------------------------------------------------
-# Parsing replay records
-
-
-def parse_record(raw: Mapping[str, Any], where: str = "record") -> BurstRecord:
-    """A replay JSON Lines object as a `BurstRecord`; `ValueError` names the bad key."""
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: must be a JSON object")
-    frames = raw.get("frames", [])
-    if not isinstance(frames, list):
-        raise ValueError(f"{where}: frames: must be a list")
-    return BurstRecord(
-        source=_str(raw, "source", where),
-        verdict=_verdict(raw, where),
-        target_score=_opt_float(raw, "target_score", where),
-        top_label=str(raw.get("top_label") or ""),
-        top_score=_opt_float(raw, "top_score", where),
-        frames_total=_int(raw, "frames_total", where),
-        frames_classified=_int(raw, "frames_classified", where),
-        frames=tuple(_parse_frame(f, f"{where}: frames[{i}]") for i, f in enumerate(frames)),
-        label=_opt_str(raw, "label", where),
-        error=_opt_str(raw, "error", where),
-        target=str(raw.get("target") or ""),
-    )
-
-
-def _parse_frame(raw: Any, where: str) -> FrameRecord:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: must be a JSON object")
-    return FrameRecord(
-        index=_int(raw, "index", where),
-        name=str(raw.get("name") or ""),
-        target_score=_opt_float(raw, "target_score", where),
-        top_label=str(raw.get("top_label") or ""),
-        top_score=_opt_float(raw, "top_score", where),
-        error=_opt_str(raw, "error", where),
-    )
-
-
-def _verdict(raw: Mapping[str, Any], where: str) -> str:
-    v = raw.get("verdict")
-    if v not in ("hit", "miss", "error"):
-        raise ValueError(f"{where}: verdict: must be hit, miss or error, got {v!r}")
-    return str(v)
-
-
-def _str(raw: Mapping[str, Any], key: str, where: str) -> str:
-    v = raw.get(key)
-    if not isinstance(v, str):
-        raise ValueError(f"{where}: {key}: must be a string, got {v!r}")
-    return v
-
-
-def _opt_str(raw: Mapping[str, Any], key: str, where: str) -> str | None:
-    v = raw.get(key)
-    if v is not None and not isinstance(v, str):
-        raise ValueError(f"{where}: {key}: must be a string or null, got {v!r}")
-    return v
-
-
-def _int(raw: Mapping[str, Any], key: str, where: str) -> int:
-    v = raw.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"{where}: {key}: must be a non-negative integer, got {v!r}")
-    return v
-
-
-def _opt_float(raw: Mapping[str, Any], key: str, where: str) -> float | None:
-    v = raw.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ValueError(f"{where}: {key}: must be a number or null, got {v!r}")
-    return float(v)
-
-
-# --------------------------------------------------------------------------------------------
-# Labels
-
-
-def short_label(label: str) -> str:
-    """A label's first comma-separated name, lower case: the class name metrics use.
-
-    >>> short_label("Leopard, Panthera pardus")
-    'leopard'
-    """
-    return label.split(",")[0].strip().lower()
-
-
-def is_target_label(label: str | None, targets: Sequence[str]) -> bool:
-    """Whether a (ground-truth or model) label names one of the targets (contract rule)."""
-    if not label:
-        return False
-    whole, first = label.strip().lower(), short_label(label)
-    return any(t.strip().lower() in (whole, first) for t in targets)
-
-
-def burst_predicted(
-    record: BurstRecord, targets: Sequence[str], aliases: Mapping[str, str] | None = None
-) -> str:
-    """The class a burst is predicted as: the target that scored on a hit, else its top label."""
-    if record.verdict == "hit":
-        return _as_class(record.target or _hit_label(record.top_label, targets), aliases)
-    return _not_hit(record.top_label, targets)
-
-
-def frame_predicted(
-    frame: FrameRecord,
-    targets: Sequence[str],
-    threshold: float,
-    aliases: Mapping[str, str] | None = None,
-) -> str:
-    """The class a frame is predicted as: the target when its score reaches the threshold."""
-    if frame.target_score is not None and frame.target_score >= threshold:
-        return _as_class(_hit_label(frame.top_label, targets), aliases)
-    return _not_hit(frame.top_label, targets)
-
-
-def _hit_label(top_label: str, targets: Sequence[str]) -> str:
-    return top_label if is_target_label(top_label, targets) else targets[0]
-
-
-def _not_hit(top_label: str, targets: Sequence[str]) -> str:
-    return BELOW if is_target_label(top_label, targets) else short_label(top_label)
-
-
-def _as_class(label: str, aliases: Mapping[str, str] | None) -> str:
-    short = short_label(label)
-    return (aliases or {}).get(short, short)
-
-
-def group_aliases(groups: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """Member name -> group name, for `evaluate_records` (``{"leopard": ["jaguar"]}``)."""
-    return {short_label(m): short_label(g) for g, members in groups.items() for m in members}
-
-
-# --------------------------------------------------------------------------------------------
-# Statistics
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, rounded to 10 places; (0, 1) if n = 0."""
-    if not 0 <= successes <= n:
-        raise ValueError(f"wilson: need 0 <= successes <= n, got {successes}/{n}")
-    if n == 0:
-        return (0.0, 1.0)
-    p, z2 = successes / n, z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return (round(max(0.0, centre - half), 10), round(min(1.0, centre + half), 10))
+# Counting
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -402,10 +222,10 @@ def evaluate_records(
     scored = [r for r in records if r.verdict != "error"]
     labelled = [r for r in scored if r.label]
     burst_pairs = [
-        (_as_class(r.label or "", aliases), burst_predicted(r, targets, aliases)) for r in labelled
+        (as_class(r.label or "", aliases), burst_predicted(r, targets, aliases)) for r in labelled
     ]
     frame_pairs = [
-        (_as_class(r.label or "", aliases), frame_predicted(f, targets, threshold, aliases))
+        (as_class(r.label or "", aliases), frame_predicted(f, targets, threshold, aliases))
         for r in labelled
         for f in r.frames
         if f.error is None and f.target_score is not None

@@ -22,8 +22,9 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from camtrap.core.calibrate import EarlyExitStats, OperatingPoint
-from camtrap.core.metrics import BELOW, OTHER, ClassStats, Confusion, Evaluation
+from camtrap.core.labels import BELOW
+from camtrap.core.metrics import OTHER, ClassStats, Confusion, Evaluation
+from camtrap.core.operating_point import EarlyExitStats, OperatingPoint
 
 MAX_LISTED_ERRORS = 50
 
