@@ -51,7 +51,9 @@ class App:
 
     def start(self, now, wake):
         """First pass after a reset: ``wake`` is "cold", "wake" (timer) or "pir"."""
-        shift = self._rebase(now)
+        shift = now - self._saved_at if now < self._saved_at else 0
+        if shift:  # after a power loss the clock restarts: move the saved times by the jump
+            self.state = _rebase(self.state, shift)
         self.radio.restore_state(self._radio_blob, shift / 1000)
         self.dispatch(("boot", "cold" if wake == "cold" else "wake"), now)
         if shift:
@@ -143,19 +145,6 @@ class App:
         fields["radio"] = self._radio_blob
         self.ring.save(fields)
 
-    def _rebase(self, now):
-        """After a power loss the clock restarts: move the saved times by the jump (ms)."""
-        shift = now - self._saved_at if now < self._saved_at else 0
-        st = self.state
-        if shift:
-            st.queue_at = tuple(t + shift for t in st.queue_at)
-            st.booted_at += shift
-            st.next_heartbeat += shift
-            st.lockout_until = max(0, st.lockout_until + shift)
-            if st.time_offset is not None:  # the wall clock went on while this one restarted
-                st.time_offset -= shift // 1000
-        return shift
-
     def _on_message(self, msg, now):
         event = _event_of(msg)
         if event is None:
@@ -226,6 +215,20 @@ def _event_of(msg):
     return None
 
 
+def _rebase(state, shift):
+    """The state with its saved clock times moved by ``shift`` ms (after a power loss)."""
+    offset = state.time_offset
+    if offset is not None:  # the wall clock went on while this one restarted
+        offset -= shift // 1000
+    return state.replace(
+        queue_at=tuple(t + shift for t in state.queue_at),
+        booted_at=state.booted_at + shift,
+        next_heartbeat=state.next_heartbeat + shift,
+        lockout_until=max(0, state.lockout_until + shift),
+        time_offset=offset,
+    )
+
+
 class LazyRadio:
     """Builds the real radio (``build()``) on first use: an event with nothing to uplink (most
     triggers are empty) never loads the LoRa stack, ~40 KB of bytecode on the heap."""
@@ -276,39 +279,10 @@ class LazyRadio:
         return None if self.radio is None else self.radio.snapshot()
 
 
-class NullRadio:
-    """No modem (``modem = "none"``): hits are released at once, heartbeats dropped."""
+def __getattr__(name: str) -> "Any":
+    # NullRadio (modem "none") lives in trapfw.radio_none: a unit with a modem never loads it
+    if name == "NullRadio":
+        from trapfw.radio_none import NullRadio
 
-    def __init__(self):
-        self._done = []
-
-    def offer_hit(self, now, data, queued=None):
-        self._done.append(data)
-
-    def note_totals(self, triggers, event_seq):
-        pass
-
-    def restore_state(self, data, shift_s):
-        pass
-
-    def persist(self):
-        return None
-
-    def take_dirty(self):
-        return False
-
-    def heartbeat(self, now, fields):
-        pass
-
-    def poll(self, now, battery_mv):
-        done, self._done = self._done, []
-        return done
-
-    def busy(self):
-        return False
-
-    def next_wake(self, now):
-        return now if self._done else None
-
-    def snapshot(self):
-        return None
+        return NullRadio
+    raise AttributeError(name)

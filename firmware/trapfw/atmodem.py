@@ -4,7 +4,8 @@ One module per modem holds its commands and replies: ``trapfw.atmodem_e5`` (Seee
 Wio-E5) and ``trapfw.atmodem_rak`` (RAK3172, RUI3), so the MCU imports only the configured
 modem's driver (``driver_class(modem)``). Pure and MicroPython-compatible: a driver turns
 operations into command lines and reply lines into one ``Result`` per operation; it never
-touches a port or a clock. ``run()`` is the thin blocking loop over any transport with
+touches a port or a clock. ``run()`` (on the Pi: ``camtrap.adapters.lora_modem.run``) is the
+thin blocking loop over any transport with
 ``write(bytes)``, ``any() -> int`` and ``read(n)``: the MCU's ``machine.UART`` as it is, or
 ``camtrap.adapters.lora_modem.SerialTransport`` (pyserial) on a Pi::
 
@@ -73,9 +74,6 @@ class Result:
     def __init__(self, op, ok, reason=OK, detail="", retry_in_s=None, joined=None, downlink=None):
         self.op, self.ok, self.reason, self.detail = op, ok, reason, detail
         self.retry_in_s, self.joined, self.downlink = retry_in_s, joined, downlink
-
-    def __repr__(self):
-        return f"Result({self.op}, ok={self.ok}, {self.reason}, {self.detail!r})"
 
 
 class ModemStateError(Exception):
@@ -152,9 +150,15 @@ class AtDriver:
 
     # -- operations (each driver implements them) ------------------------------------------
 
+    check_reply = "OK"  # what the modem answers to a bare ``AT``
+
     def check(self, now, timeout_s=3.0):
-        """Is the modem there and listening?"""
-        raise NotImplementedError
+        """``AT``: is the modem there and listening?"""
+
+        def handle(line):
+            return DONE if line == self.check_reply else UNKNOWN_REPLY
+
+        self._start("check", [("AT", handle)], now, timeout_s)
 
     def join(self, now, timeout_s=60.0):
         """OTAA join (only after ``not_joined``: the modem keeps its session)."""
@@ -248,12 +252,12 @@ def check_fport(fport):
     return fport
 
 
-def setup(name, *args):
-    """``trapfw.modem_setup.<name>(*args)``: the one-time setup commands, module unloaded after."""
+def setup(name, *args, **kw):
+    """``trapfw.modem_setup.<name>(...)``: the one-time setup commands, module unloaded after."""
     from trapfw import modem_setup
 
     try:
-        return getattr(modem_setup, name)(*args)
+        return getattr(modem_setup, name)(*args, **kw)
     finally:
         _unload("modem_setup")
 
@@ -265,30 +269,6 @@ def _unload(name):
         import trapfw
 
         trapfw.unload(name)
-
-
-def run(driver, transport, start, clock, sleep, poll_s=0.01):
-    """Start an operation (``start(now)``) and pump it over ``transport`` until its Result.
-
-    ``transport``: ``write(bytes)``, ``any() -> int``, ``read(n) -> bytes or None``;
-    ``clock() -> seconds``; ``sleep(seconds)``. The operation's own deadline bounds the loop.
-    """
-    start(clock())
-    while True:
-        out = driver.outgoing()
-        if out:
-            transport.write(out)
-        n = transport.any()
-        data = transport.read(n) if n else None
-        if data:
-            driver.feed(data, clock())
-        else:
-            driver.tick(clock())
-        result = driver.take()
-        if result is not None:
-            return result
-        if not data:
-            sleep(poll_s)
 
 
 MODEMS = ("lora-e5", "rak3172")

@@ -12,37 +12,28 @@ OK`` from a modem that was awake after all). US915/AU915 sub-band: ``AT+CH=NUM,8
 as in Seeed's LoRa-E5 wiki for TTN.
 """
 
-from trapfw.atmodem import (
-    BAD_PARAMETER,
-    BUSY,
-    DONE,
-    DR_ERROR,
-    DUTY_CYCLE,
-    ERROR,
-    JOIN_FAILED,
-    LENGTH_ERROR,
-    NO_ACK,
-    NO_FREE_CHANNEL,
-    NOT_JOINED,
-    UNAVAILABLE,
-    UNKNOWN_COMMAND,
-    UNKNOWN_REPLY,
-    WAIT,
-    AtDriver,
-    check_fport,
-    hex_data,
-    setup,
-)
+from trapfw import atmodem as at
+
+try:
+    from micropython import const  # type: ignore[import-not-found]
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+_WAIT = const(0)  # = atmodem.WAIT: line understood, keep waiting
+_DONE = const(1)  # = atmodem.DONE: step finished well
 
 E5_ERRORS = (
-    ("Please join network first", NOT_JOINED),
-    ("LoRaWAN modem is busy", BUSY),
-    ("No free channel", NO_FREE_CHANNEL),
-    ("No band in", DUTY_CYCLE),
-    ("Length error", LENGTH_ERROR),
-    ("DR error", DR_ERROR),
+    ("Please join network first", at.NOT_JOINED),
+    ("LoRaWAN modem is busy", at.BUSY),
+    ("No free channel", at.NO_FREE_CHANNEL),
+    ("No band in", at.DUTY_CYCLE),
+    ("Length error", at.LENGTH_ERROR),
+    ("DR error", at.DR_ERROR),
 )
-E5_CMD_ERRORS = {-1: BAD_PARAMETER, -10: UNKNOWN_COMMAND, -12: UNAVAILABLE}
+E5_CMD_ERRORS = {-1: at.BAD_PARAMETER, -10: at.UNKNOWN_COMMAND, -12: at.UNAVAILABLE}
 _HARMLESS = ("+AT: OK", "+LOWPOWER: WAKEUP")  # late replies of a wake-up ``AT``
 
 
@@ -54,30 +45,31 @@ def _split_e5(line):
     return "", line
 
 
-class LoraE5(AtDriver):
+class LoraE5(at.AtDriver):
     """Seeed LoRa-E5 / Wio-E5 AT firmware."""
 
     name = "lora-e5"
     baud = 9600
+    check_reply = "+AT: OK"
 
     def _reply(self, name, line):
         """(value, failure reason or None) of a line for command ``name``."""
         got, value = _split_e5(line)
         if got != name:
             if line in _HARMLESS:
-                return "", WAIT
+                return "", _WAIT
             if got is not None and value == "Done":
-                return "", WAIT  # a late "Done" of an earlier command: harmless
-            return "", UNKNOWN_REPLY
+                return "", _WAIT  # a late "Done" of an earlier command: harmless
+            return "", at.UNKNOWN_REPLY
         if value.startswith("ERROR(") and value.endswith(")"):
             try:
                 code = int(value[6:-1])
             except ValueError:
-                return "", UNKNOWN_REPLY
-            return "", E5_CMD_ERRORS.get(code, ERROR)
+                return "", at.UNKNOWN_REPLY
+            return "", E5_CMD_ERRORS.get(code, at.ERROR)
         for text, reason in E5_ERRORS:
             if value.startswith(text):
-                if reason == DUTY_CYCLE:
+                if reason == at.DUTY_CYCLE:
                     self._info["retry_in_s"] = _e5_band_wait_s(value)
                 return "", reason
         return value, None
@@ -87,32 +79,16 @@ class LoraE5(AtDriver):
 
         def handle(line):
             fail = self._reply(name, line)[1]
-            return fail if fail is not None else DONE
+            return fail if fail is not None else _DONE
 
         return (cmd, handle)
 
-    def check(self, now, timeout_s=3.0):
-        """``AT`` -> ``+AT: OK``: the modem is there and listening."""
-
-        def handle(line):
-            value, fail = self._reply("AT", line)
-            if fail is not None:
-                return fail
-            return DONE if value == "OK" else UNKNOWN_REPLY
-
-        self._start("check", [("AT", handle)], now, timeout_s)
-
-    def configure(
-        self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0, dr=None, adr=None, subband=2
-    ):
-        """One-time OTAA setup (the modem keeps it in flash). Keys are never logged.
-
-        ``dr``: the data rate to start (and join) at; ``adr``: True/False sends ``AT+ADR``;
-        ``subband`` (1-8): the 8-channel sub-band for US915/AU915. None leaves it as it is.
-        """
-        args = (region, dev_eui, app_eui, app_key, dr, adr, subband)
-        steps = [self._echo_step(c, n) for c, n in setup("e5_setup", *args)]
-        self._start("configure", steps, now, timeout_s)
+    def configure(self, now, *args, **kw):
+        """One-time OTAA setup (the modem keeps it in flash): ``region, dev_eui, app_eui,
+        app_key`` and ``dr=``, ``adr=``, ``subband=`` (``trapfw.modem_setup.e5_setup``, loaded
+        for the call only). Keys are never logged."""
+        cmds = at.setup("e5_setup", *args, **kw)
+        self._start("configure", [self._echo_step(c, n) for c, n in cmds], now, 10.0)
 
     def sleep(self, now, timeout_s=3.0):
         """``AT+LOWPOWER`` -> ``+LOWPOWER: SLEEP``: asleep until the next operation wakes it."""
@@ -121,19 +97,19 @@ class LoraE5(AtDriver):
             value, fail = self._reply("LOWPOWER", line)
             if fail is not None:
                 return fail
-            return DONE if value == "SLEEP" else UNKNOWN_REPLY
+            return _DONE if value == "SLEEP" else at.UNKNOWN_REPLY
 
         self._start("sleep", [("AT+LOWPOWER", handle)], now, timeout_s)
 
     def _wake_steps(self):
         def handle(line):
-            return DONE if line in _HARMLESS else UNKNOWN_REPLY
+            return _DONE if line in _HARMLESS else at.UNKNOWN_REPLY
 
         return [("AT", handle)]
 
-    def join(self, now, timeout_s=60.0, attempts=1):
+    def join(self, now, timeout_s=None, attempts=1):
         """``AT+JOIN``: ok once joined (or ``Joined already``); ``join_failed`` otherwise."""
-        self._start("join", [("AT+JOIN", self._join_line)], now, timeout_s)
+        self._start("join", [("AT+JOIN", self._join_line)], now, timeout_s or 60.0)
 
     def _join_line(self, line):
         value, fail = self._reply("JOIN", line)
@@ -141,23 +117,23 @@ class LoraE5(AtDriver):
             return fail
         if value == "Start":
             self._info["started"] = True
-            return WAIT
+            return _WAIT
         if value in ("NORMAL", "FORCE") or value.startswith("NetID"):
-            return WAIT
+            return _WAIT
         if value == "Network joined":
             self._info["joined"] = True
-            return WAIT
+            return _WAIT
         if value == "Joined already":
             self._info["joined"] = True
-            return DONE
+            return _DONE
         if value == "Join failed":
             self._info["joined"] = False
-            return WAIT
+            return _WAIT
         if value == "Done":
             if not self._info.get("started"):
-                return WAIT  # a late "Done" of an earlier JOIN, not this one's
-            return DONE if self._info.get("joined") else JOIN_FAILED
-        return UNKNOWN_REPLY
+                return _WAIT  # a late "Done" of an earlier JOIN, not this one's
+            return _DONE if self._info.get("joined") else at.JOIN_FAILED
+        return at.UNKNOWN_REPLY
 
     def send(self, fport, data, now, confirmed=False, timeout_s=30.0):
         """``AT+PORT`` then ``AT+MSGHEX`` (``AT+CMSGHEX`` only when ``confirmed``)."""
@@ -167,8 +143,8 @@ class LoraE5(AtDriver):
             return self._msg_line(name, confirmed, line)
 
         steps = [
-            self._echo_step(f"AT+PORT={check_fport(fport)}", "PORT"),
-            (f'AT+{name}="{hex_data(data)}"', handle),
+            self._echo_step(f"AT+PORT={at.check_fport(fport)}", "PORT"),
+            (f'AT+{name}="{at.hex_data(data)}"', handle),
         ]
         self._start("send", steps, now, timeout_s)
 
@@ -178,20 +154,20 @@ class LoraE5(AtDriver):
             return fail
         if value == "Start":
             self._info["started"] = True
-            return WAIT
+            return _WAIT
         if value in ("FPENDING", "Wait ACK") or _is_rx_info(value):
-            return WAIT
+            return _WAIT
         if value == "ACK Received":
             self._info["ack"] = True
-            return WAIT
+            return _WAIT
         if value.startswith("PORT:") and "RX:" in value:
             self._info["downlink"] = value
-            return WAIT
+            return _WAIT
         if value == "Done":
             if not self._info.get("started"):
-                return WAIT  # a late "Done" of an earlier message, not this one's
-            return NO_ACK if confirmed and not self._info.get("ack") else DONE
-        return UNKNOWN_REPLY
+                return _WAIT  # a late "Done" of an earlier message, not this one's
+            return at.NO_ACK if confirmed and not self._info.get("ack") else _DONE
+        return at.UNKNOWN_REPLY
 
 
 def _is_rx_info(value):

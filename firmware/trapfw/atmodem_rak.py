@@ -18,44 +18,38 @@ RUI3 sources (``service_lora.c``):
 * ``AT+MASK=0002``: US915/AU915 sub-band 2 (one bit per 8-channel sub-band).
 """
 
-from trapfw.atmodem import (
-    BAD_PARAMETER,
-    BUSY,
-    DONE,
-    DUTY_CYCLE,
-    ERROR,
-    JOIN_FAILED,
-    LENGTH_ERROR,
-    NO_ACK,
-    NOT_JOINED,
-    UNKNOWN_COMMAND,
-    UNKNOWN_REPLY,
-    WAIT,
-    AtDriver,
-    check_fport,
-    hex_data,
-    setup,
-)
+from trapfw import atmodem as at
+
+try:
+    from micropython import const  # type: ignore[import-not-found]
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+_WAIT = const(0)  # = atmodem.WAIT: line understood, keep waiting
+_DONE = const(1)  # = atmodem.DONE: step finished well
 
 RAK_STATUS = {
     "OK": None,
-    "AT_ERROR": ERROR,
-    "AT_PARAM_ERROR": BAD_PARAMETER,
-    "AT_BUSY_ERROR": BUSY,
-    "AT_NO_NETWORK_JOINED": NOT_JOINED,
-    "AT_DUTYCYLE_RESTRICTED": DUTY_CYCLE,  # RUI3's own spelling (sic)
-    "AT_DUTYCYCLE_RESTRICTED": DUTY_CYCLE,
-    "AT_TEST_PARAM_OVERFLOW": BAD_PARAMETER,
-    "AT_RX_ERROR": ERROR,
-    "AT_NO_CLASSB_ENABLE": ERROR,
-    "AT_COMMAND_NOT_FOUND": UNKNOWN_COMMAND,
+    "AT_ERROR": at.ERROR,
+    "AT_PARAM_ERROR": at.BAD_PARAMETER,
+    "AT_BUSY_ERROR": at.BUSY,
+    "AT_NO_NETWORK_JOINED": at.NOT_JOINED,
+    "AT_DUTYCYLE_RESTRICTED": at.DUTY_CYCLE,  # RUI3's own spelling (sic)
+    "AT_DUTYCYCLE_RESTRICTED": at.DUTY_CYCLE,
+    "AT_TEST_PARAM_OVERFLOW": at.BAD_PARAMETER,
+    "AT_RX_ERROR": at.ERROR,
+    "AT_NO_CLASSB_ENABLE": at.ERROR,
+    "AT_COMMAND_NOT_FOUND": at.UNKNOWN_COMMAND,
 }
 JOIN_ATTEMPTS = 8  # AT+JOIN=1:0:10:8, as in the RUI3 manual's example
 JOIN_INTERVAL_S = 10
 JOIN_ATTEMPT_S = 20  # one attempt: the interval + the join-accept windows (5 s / 6 s) + margin
 
 
-class Rak3172(AtDriver):
+class Rak3172(at.AtDriver):
     """RAK3172 (RUI3 AT commands): ``OK`` first, the outcome later as ``+EVT:...``."""
 
     name = "rak3172"
@@ -68,25 +62,17 @@ class Rak3172(AtDriver):
         def handle(line):
             if line in RAK_STATUS:
                 fail = RAK_STATUS[line]
-                return DONE if fail is None else fail
-            return UNKNOWN_REPLY
+                return _DONE if fail is None else fail
+            return at.UNKNOWN_REPLY
 
         return (cmd, handle)
 
-    def check(self, now, timeout_s=3.0):
-        self._start("check", [self._status_step("AT")], now, timeout_s)
-
-    def configure(
-        self, now, region, dev_eui, app_eui, app_key, timeout_s=10.0, dr=None, adr=None, subband=2
-    ):
-        """One-time OTAA setup (RUI3 keeps it in flash). Keys are never logged.
-
-        ``dr``, ``adr``, ``subband``: as in the LoRa-E5 driver (``AT+DR``, ``AT+ADR``,
-        ``AT+MASK`` for US915/AU915); None leaves the modem's setting.
-        """
-        args = (region, dev_eui, app_eui, app_key, dr, adr, subband)
-        steps = [self._status_step(c) for c in setup("rak_setup", *args)]
-        self._start("configure", steps, now, timeout_s)
+    def configure(self, now, *args, **kw):
+        """One-time OTAA setup (the modem keeps it in flash): ``region, dev_eui, app_eui,
+        app_key`` and ``dr=``, ``adr=``, ``subband=`` (``trapfw.modem_setup.rak_setup``, loaded
+        for the call only). Keys are never logged."""
+        cmds = at.setup("rak_setup", *args, **kw)
+        self._start("configure", [self._status_step(c) for c in cmds], now, 10.0)
 
     def joined(self, now, timeout_s=3.0):
         """``AT+NJS=?``: Result.joined says whether the modem holds a session."""
@@ -95,15 +81,15 @@ class Rak3172(AtDriver):
             if line.startswith("AT+NJS="):
                 value = line[len("AT+NJS=") :]
                 if value not in ("0", "1"):
-                    return UNKNOWN_REPLY
+                    return at.UNKNOWN_REPLY
                 self._info["joined"] = value == "1"
-                return WAIT
+                return _WAIT
             if line in RAK_STATUS:
                 fail = RAK_STATUS[line]
                 if fail is None:
-                    return DONE if "joined" in self._info else UNKNOWN_REPLY
+                    return _DONE if "joined" in self._info else at.UNKNOWN_REPLY
                 return fail
-            return UNKNOWN_REPLY
+            return at.UNKNOWN_REPLY
 
         self._start("joined", [("AT+NJS=?", handle)], now, timeout_s)
 
@@ -125,22 +111,22 @@ class Rak3172(AtDriver):
     def _join_line(self, line, attempts):
         if line == "OK":
             self._info["accepted"] = True
-            return WAIT
+            return _WAIT
         if line in RAK_STATUS:
             return RAK_STATUS[line]
         if not self._info.get("accepted"):
-            return UNKNOWN_REPLY
+            return at.UNKNOWN_REPLY
         if line == "+EVT:JOINED":
             self._info["joined"] = True
-            return DONE
+            return _DONE
         if line.startswith("+EVT:JOIN_FAILED") or line == "+EVT:JOIN FAILED":
             failed = self._info.get("failed", 0) + 1
             self._info["failed"] = failed
             if failed < attempts:
-                return WAIT  # the modem tries again by itself
+                return _WAIT  # the modem tries again by itself
             self._info["joined"] = False
-            return JOIN_FAILED
-        return UNKNOWN_REPLY
+            return at.JOIN_FAILED
+        return at.UNKNOWN_REPLY
 
     def send(self, fport, data, now, confirmed=False, timeout_s=30.0):
         """``AT+CFM=0|1`` then ``AT+SEND=<port>:<hex>``; ok on ``+EVT:TX_DONE``."""
@@ -150,27 +136,27 @@ class Rak3172(AtDriver):
 
         steps = [
             self._status_step("AT+CFM=1" if confirmed else "AT+CFM=0"),
-            (f"AT+SEND={check_fport(fport)}:{hex_data(data)}", handle),
+            (f"AT+SEND={at.check_fport(fport)}:{at.hex_data(data)}", handle),
         ]
         self._start("send", steps, now, timeout_s)
 
     def _send_line(self, confirmed, line):
         if line == "OK":
             self._info["accepted"] = True
-            return WAIT
+            return _WAIT
         if line in RAK_STATUS:
             fail = RAK_STATUS[line]
-            return LENGTH_ERROR if fail == BAD_PARAMETER else fail
+            return at.LENGTH_ERROR if fail == at.BAD_PARAMETER else fail
         if not self._info.get("accepted"):
-            return UNKNOWN_REPLY
+            return at.UNKNOWN_REPLY
         if line.startswith("+EVT:RX_"):
             self._info["downlink"] = line
-            return WAIT
+            return _WAIT
         if confirmed:
             if line == "+EVT:SEND_CONFIRMED_OK":
-                return DONE
+                return _DONE
             if line.startswith("+EVT:SEND_CONFIRMED_FAILED"):
-                return NO_ACK
+                return at.NO_ACK
         elif line == "+EVT:TX_DONE":
-            return DONE
-        return UNKNOWN_REPLY
+            return _DONE
+        return at.UNKNOWN_REPLY

@@ -135,9 +135,6 @@ class State:
     def pi_powered(self):
         return self.pi_on_at is not None
 
-    def __repr__(self):
-        return f"State({self.name}, seq={self.event_seq}, queue={len(self.queue)})"
-
 
 def restore(cfg, saved):
     """A State from persisted fields (unknown fields are ignored, missing ones default)."""

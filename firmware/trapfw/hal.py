@@ -31,17 +31,19 @@ import json
 import time
 
 import machine
+from micropython import const
 
 import trapfw
-from trapfw import app, pins, state
+from trapfw import app, state
 
 SETTINGS_FILE = "/settings.json"
 SAFE_FILE = "/safemode"  # trapfw.startup writes it; see the module docstring
-SLOTS = 4
-RTC_BYTES = 2048  # ESP32 RTC slow memory available to MicroPython
-PIR_HIGH_RECHECK_MS = 2000  # a PIR holds its output high for seconds after motion
-WAIT_SLICE_MS = 10  # polling step while a reply is awaited (a 10-character line at 9600 baud)
-MODEM_RESET_MS = 10  # reset pulse (LoRa-E5 and RAK3172: active low)
+# const() with a leading underscore: folded into the code, no global name on the heap
+_SLOTS = const(4)
+_RTC_BYTES = const(2048)  # ESP32 RTC slow memory available to MicroPython
+_PIR_HIGH_RECHECK_MS = const(2000)  # a PIR holds its output high for seconds after motion
+_WAIT_SLICE_MS = const(10)  # polling step while a reply is awaited (10 characters at 9600 baud)
+_MODEM_RESET_MS = const(10)  # reset pulse (LoRa-E5 and RAK3172: active low)
 
 
 class Board:
@@ -50,18 +52,20 @@ class Board:
     def __init__(self, cfg):
         self.cfg = cfg
         self.kind = cfg.board
-        p = pins.BOARDS[cfg.board]
+        p = _board_pins(cfg.board)
         self.p = p
         self._power = machine.Pin(p["pi_power"], machine.Pin.OUT, value=0)
         self._halt = machine.Pin(p["pi_halt"], machine.Pin.IN)
         self._pir = machine.Pin(p["pir"], machine.Pin.IN)
         self._pir_flag = False
         self._pir.irq(trigger=machine.Pin.IRQ_RISING, handler=self._on_pir)
-        self._adc = _battery_adc(cfg.board, p["battery_adc"])
+        # ESP32: 11 dB attenuation, whatever the MicroPython default (see the module docstring)
+        atten = {"atten": getattr(machine.ADC, "ATTN_11DB")} if cfg.board == "esp32" else {}  # noqa: B009
+        self._adc = machine.ADC(machine.Pin(p["battery_adc"]), **atten)
         uart_ids = (2, 1) if cfg.board == "esp32" else (0, 1)
         self._pi_uart_id = uart_ids[0]
         self.pi_uart = None
-        self._pi_tx_off()  # the Pi is off at boot
+        self._pi_tx(False)  # the Pi is off at boot
         modem_baud = 115200 if cfg.modem == "rak3172" else 9600
         self.modem_uart = machine.UART(
             uart_ids[1], modem_baud, tx=machine.Pin(p["modem_tx"]), rx=machine.Pin(p["modem_rx"])
@@ -83,27 +87,23 @@ class Board:
 
     def pi_power(self, on):
         if on:
-            self._pi_tx_on()
+            self._pi_tx(True)
         self._power.value(1 if on else 0)
         if not on:
-            self._pi_tx_off()
+            self._pi_tx(False)
 
-    def _pi_tx_on(self):
-        if self.pi_uart is None:
-            p = self.p
-            self.pi_uart = machine.UART(
-                self._pi_uart_id,
-                self.cfg.link_baud,
-                tx=machine.Pin(p["pi_uart_tx"]),
-                rx=machine.Pin(p["pi_uart_rx"]),
-            )
-
-    def _pi_tx_off(self):
-        """TX to an input with a pull-down: no current into the unpowered Pi's RX pin."""
-        if self.pi_uart is not None:
-            self.pi_uart.deinit()
-            self.pi_uart = None
-        machine.Pin(self.p["pi_uart_tx"], machine.Pin.IN, machine.Pin.PULL_DOWN)
+    def _pi_tx(self, on):
+        """The link UART while the Pi is on; else TX an input with a pull-down (no current
+        into the unpowered Pi's RX pin)."""
+        p, uart = self.p, self.pi_uart
+        if on and uart is None:
+            tx, rx = machine.Pin(p["pi_uart_tx"]), machine.Pin(p["pi_uart_rx"])
+            self.pi_uart = machine.UART(self._pi_uart_id, self.cfg.link_baud, tx=tx, rx=rx)
+        elif not on:
+            if uart is not None:
+                uart.deinit()
+                self.pi_uart = None
+            machine.Pin(p["pi_uart_tx"], machine.Pin.IN, machine.Pin.PULL_DOWN)
 
     def pi_read(self):
         uart = self.pi_uart
@@ -117,7 +117,7 @@ class Board:
     def modem_reset(self):
         """Pulse the modem's reset pin (active low), then let its own pull-up hold it."""
         pin = machine.Pin(self.p["modem_reset"], machine.Pin.OUT, value=0)
-        time.sleep_ms(MODEM_RESET_MS)
+        time.sleep_ms(_MODEM_RESET_MS)
         pin.init(machine.Pin.IN)
 
     def battery_mv(self):
@@ -127,16 +127,12 @@ class Board:
 
     def temp_c(self):
         """MCU die temperature, degrees C (rough: it says "frozen" or "baking", no more)."""
+        from trapfw import temp  # once per battery reading: unloaded again (heap)
+
         try:
-            if self.kind == "esp32":
-                esp32 = __import__("esp32")
-                if hasattr(esp32, "mcu_temperature"):
-                    return esp32.mcu_temperature()
-                return int((esp32.raw_temperature() - 32) / 1.8)
-            volts = machine.ADC(4).read_u16() * 3.3 / 65535
-            return int(27 - (volts - 0.706) / 0.001721)
-        except (AttributeError, OSError, ValueError):
-            return None
+            return temp.read(self.kind)
+        finally:
+            trapfw.unload("temp")
 
     def log(self, text):
         print(text)
@@ -172,7 +168,7 @@ class Board:
             return
         if self.kind == "esp32":
             if self._pir.value():  # still high from the last motion: arming would wake at once
-                machine.deepsleep(min(ms, PIR_HIGH_RECHECK_MS))
+                machine.deepsleep(min(ms, _PIR_HIGH_RECHECK_MS))
             esp32 = __import__("esp32")  # exists on the ESP32 build only
             esp32.wake_on_ext0(self._pir, esp32.WAKEUP_ANY_HIGH)
             machine.deepsleep(ms)
@@ -185,7 +181,7 @@ class Board:
         while left > 0:
             if self._pir_flag or self.modem_uart.any() or (self.pi_uart and self.pi_uart.any()):
                 return
-            step = min(left, WAIT_SLICE_MS)
+            step = min(left, _WAIT_SLICE_MS)
             time.sleep_ms(step)
             left -= step
 
@@ -198,52 +194,19 @@ class Board:
     def rtc_save(self, data):
         if self.kind != "esp32":
             return
-        if len(data) > RTC_BYTES:  # bounded by LoraRadio.snapshot: never silently dropped
-            raise ValueError(f"RTC snapshot of {len(data)} bytes > {RTC_BYTES}")
+        if len(data) > _RTC_BYTES:  # bounded by LoraRadio.snapshot: never silently dropped
+            raise ValueError("rtc: snapshot size")
         machine.RTC().memory(data)
 
     def slots(self):
+        """The state ring's slots: ESP32 NVS blobs, RP2 LittleFS files (one module each)."""
         if self.kind == "esp32":
-            return NvsSlots()
-        return FileSlots()
+            from trapfw.slots_nvs import NvsSlots
 
+            return NvsSlots(_SLOTS)
+        from trapfw.slots_file import FileSlots
 
-class NvsSlots:
-    """State slots as ESP32 NVS blobs (NVS is log-structured: it spreads wear by itself)."""
-
-    count = SLOTS
-
-    def __init__(self):
-        self.nvs = __import__("esp32").NVS("camtrap")  # exists on the ESP32 build only
-
-    def read(self, i):
-        buf = bytearray(state.MAX_RECORD)
-        try:
-            n = self.nvs.get_blob(f"s{i}", buf)
-        except OSError:
-            return None
-        return bytes(buf[:n])
-
-    def write(self, i, data):
-        self.nvs.set_blob(f"s{i}", data)
-        self.nvs.commit()
-
-
-class FileSlots:
-    """State slots as small LittleFS files (LittleFS levels wear over the whole flash)."""
-
-    count = SLOTS
-
-    def read(self, i):
-        try:
-            with open(f"/state{i}.bin", "rb") as f:
-                return f.read()
-        except OSError:
-            return None
-
-    def write(self, i, data):
-        with open(f"/state{i}.bin", "wb") as f:
-            f.write(data)
+        return FileSlots(_SLOTS)
 
 
 def load_settings(path=SETTINGS_FILE):
@@ -259,15 +222,13 @@ def load_settings(path=SETTINGS_FILE):
     return app.Config(values)
 
 
-def _adc_kwargs(board):
-    if board != "esp32":
-        return {}
-    return {"atten": getattr(machine.ADC, "ATTN_11DB")}  # noqa: B009 (ESP32-only name)
+def _board_pins(board):
+    """This board's pins; the module with every board's table leaves the heap again."""
+    from trapfw import pins
 
-
-def _battery_adc(board, pin):
-    """The battery ADC; ESP32: 11 dB attenuation, whatever the MicroPython default."""
-    return machine.ADC(machine.Pin(pin), **_adc_kwargs(board))
+    p = dict(pins.BOARDS[board])
+    trapfw.unload("pins")
+    return p
 
 
 def safe_mode():
@@ -276,6 +237,12 @@ def safe_mode():
     except OSError:
         return False
     return True
+
+
+def _no_radio():
+    from trapfw.radio_none import NullRadio
+
+    return NullRadio()
 
 
 def _lora(board, cfg):
@@ -289,13 +256,13 @@ def _lora(board, cfg):
 def main():
     """main.py: build the board and loop forever (the watchdog is fed here only)."""
     if safe_mode():
-        print("camtrap: safe mode (" + SAFE_FILE + "): no watchdog, no app; the REPL is yours")
+        print("camtrap: safe mode: " + SAFE_FILE)
         return
     cfg = load_settings()
     board = Board(cfg)
     wdt = machine.WDT(timeout=cfg.wdt_ms)
     ring = state.Ring(board.slots())
-    radio = app.NullRadio() if cfg.modem == "none" else app.LazyRadio(lambda: _lora(board, cfg))
+    radio = _no_radio() if cfg.modem == "none" else app.LazyRadio(lambda: _lora(board, cfg))
     fw = app.App(board, cfg, ring, radio)
     fw.start(board.now_ms(), board.wake_reason())
     while True:

@@ -36,7 +36,7 @@ def hex_key(value):
     return hex_of(value, 16, "AppKey")
 
 
-def e5_setup(region, dev_eui, app_eui, app_key, dr, adr, subband):
+def e5_setup(region, dev_eui, app_eui, app_key, dr=None, adr=None, subband=2):
     """[(command, reply name)] for the LoRa-E5 (Seeed AT spec; ``AT+CH=NUM,8-15`` = FSB2)."""
     if region not in E5_REGIONS:
         raise ValueError(f"lora-e5: unknown region {region!r}")
@@ -56,7 +56,7 @@ def e5_setup(region, dev_eui, app_eui, app_key, dr, adr, subband):
     ]
 
 
-def rak_setup(region, dev_eui, app_eui, app_key, dr, adr, subband):
+def rak_setup(region, dev_eui, app_eui, app_key, dr=None, adr=None, subband=2):
     """[command] for the RAK3172 (RUI3 manual; ``AT+MASK=0002`` = sub-band 2)."""
     if region not in RAK_BANDS:
         raise ValueError(f"rak3172: unknown region {region!r}")

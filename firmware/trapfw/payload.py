@@ -55,7 +55,6 @@ from trapfw.payload_core import (
     BATTERY_STEP_MV,
     BATTERY_UNKNOWN,
     CLASS_NONE,
-    CLASSES,
     EVENT_SEQ_MAX,
     FPORT_HEARTBEAT,
     FPORT_HIT,
@@ -66,6 +65,7 @@ from trapfw.payload_core import (
     TEMP_UNKNOWN,
     VERSION,
     PayloadError,
+    _age_s,
     _age_word,
     _battery_byte,
     _battery_mv,
@@ -73,10 +73,9 @@ from trapfw.payload_core import (
     _check_int,
     _class_byte,
     _uint24,
-    decode_hit,
     encode_heartbeat,
-    label_for,
     restamp_age,
+    unpack_hit,
 )
 
 __all__ = [
@@ -108,7 +107,51 @@ __all__ = [
     "iso_utc",
     "label_for",
     "restamp_age",
+    "unpack_hit",
 ]
+
+# The class-code table is part of the wire format: never renumber, only append.
+# 13..199 are reserved for this table; 200..254 are free for site-specific labels.
+CLASSES = (
+    "other",  # 0: unknown or any class not listed
+    "leopard",  # 1
+    "tiger",  # 2
+    "small_spotted_cat",  # 3: leopard cat, lynx-sized spotted cats (the leopard's look-alike)
+    "domestic_cat",  # 4
+    "deer",  # 5
+    "boar",  # 6
+    "person",  # 7
+    "empty",  # 8: background, wind, vegetation
+    "bear",  # 9
+    "dog",  # 10
+    "bird",  # 11
+    "vehicle",  # 12
+)
+
+
+def label_for(code):
+    """Canonical label of a class code, or None for a code not (yet) in the table."""
+    if 0 <= code < len(CLASSES):
+        return CLASSES[code]
+    return None
+
+
+def decode_hit(data):
+    """Decode a hit uplink's bytes into the MQTT hit JSON field names."""
+    code, q, agreeing, classified, batt, age = unpack_hit(data)
+    return {
+        "v": VERSION,
+        "type": "hit",
+        "event_seq": _uint24(data, 1),
+        "class_code": code,
+        "label": label_for(code),
+        "score": q / SCORE_STEPS,
+        "frames_agreeing": agreeing,
+        "frames_classified": classified,
+        "battery_mv": _battery_mv(batt),
+        "age_s": _age_s(age),
+    }
+
 
 # Other names models use for the same classes (normalised: lower case, first comma-separated
 # name, spaces and hyphens as underscores).

@@ -1,5 +1,5 @@
-"""The part of the LoRaWAN payload codec the MCU runs: constants, hit decoding, age re-stamping
-and the heartbeat encoder.
+"""The part of the LoRaWAN payload codec the MCU runs: constants, hit checking, age re-stamping
+and the heartbeat encoder (the class-label table stays with the Pi, in ``trapfw.payload``).
 
 The wire format and the whole codec are in ``trapfw.payload`` (which re-exports everything
 here); the MCU imports only this module, so the Pi-side encoder, decoders, label synonyms and
@@ -34,34 +34,9 @@ AGE_MAX_S = const(0x7FFF * 60)  # 22.7 days; older ages saturate here
 CLASS_NONE = const(255)
 TEMP_UNKNOWN = const(-128)
 
-# The class-code table is part of the wire format: never renumber, only append.
-# 13..199 are reserved for this table; 200..254 are free for site-specific labels.
-CLASSES = (
-    "other",  # 0: unknown or any class not listed
-    "leopard",  # 1
-    "tiger",  # 2
-    "small_spotted_cat",  # 3: leopard cat, lynx-sized spotted cats (the leopard's look-alike)
-    "domestic_cat",  # 4
-    "deer",  # 5
-    "boar",  # 6
-    "person",  # 7
-    "empty",  # 8: background, wind, vegetation
-    "bear",  # 9
-    "dog",  # 10
-    "bird",  # 11
-    "vehicle",  # 12
-)
-
 
 class PayloadError(ValueError):
     """A payload that cannot be built or decoded; the message names why."""
-
-
-def label_for(code):
-    """Canonical label of a class code, or None for a code not (yet) in the table."""
-    if 0 <= code < len(CLASSES):
-        return CLASSES[code]
-    return None
 
 
 def _check_int(name, value, lo, hi):
@@ -151,8 +126,9 @@ def _uint24(data, at):
     return (data[at] << 16) | (data[at + 1] << 8) | data[at + 2]
 
 
-def decode_hit(data):
-    """Decode a hit uplink's bytes into the MQTT hit JSON field names."""
+def unpack_hit(data):
+    """A hit's fields as numbers, checked: (class code, score byte, frames agreeing, frames
+    classified, battery byte, age word). The MCU needs no more (``payload.decode_hit``: JSON)."""
     _check_frame("hit", data, HIT_LEN)
     code, q, agreeing, classified, batt, age = struct.unpack(">BBBBBH", bytes(data[4:]))
     if q > SCORE_STEPS:
@@ -161,15 +137,4 @@ def decode_hit(data):
         raise PayloadError("hit class code 255 is not a class")
     if agreeing > classified:
         raise PayloadError(f"hit frames_agreeing {agreeing} > frames_classified {classified}")
-    return {
-        "v": VERSION,
-        "type": "hit",
-        "event_seq": _uint24(data, 1),
-        "class_code": code,
-        "label": label_for(code),
-        "score": q / SCORE_STEPS,
-        "frames_agreeing": agreeing,
-        "frames_classified": classified,
-        "battery_mv": _battery_mv(batt),
-        "age_s": _age_s(age),
-    }
+    return code, q, agreeing, classified, batt, age

@@ -17,14 +17,14 @@ and this class pumps them over a UART-like ``uart`` (``write``, ``any``, ``read`
 What survives a reset (an ESP32 resets at every wake from deep sleep) lives in the state
 record (``persist``, ~40 bytes): the heartbeat counters (triggers reported so far, hits dealt
 with and folded since the last heartbeat, the best folded hit's class), whether a heartbeat is
-pending, the join back-off (RP002: ``uplink.JoinBackoff``) and whether the modem is joined,
+pending, the join back-off (RP002: ``trapfw.joinbackoff``) and whether the modem is joined,
 and the hash of the settings the modem was last configured with: the OTAA setup goes out once
 after the settings change, not at every wake. The hits' ages come from the state machine's
 queue times. The 24 h airtime log and the sub-band closures are bigger and only matter for a
 day: they go to RTC memory (``snapshot``, at most ~800 bytes: the log merges per hour).
 
 After every exchange the modem is put into its low-power mode (``driver.sleep``); a hung modem
-(``RESET_AFTER`` silent exchanges in a row) is reset through its reset pin (``reset_modem``).
+(``_RESET_AFTER`` silent exchanges in a row) is reset through its reset pin (``reset_modem``).
 A send without a clear answer (timeout, unknown reply) is charged its airtime anyway, in case
 it went out. While the modem is not joined nothing is sent (it would only hear "not joined");
 the radio waits for the join back-off instead.
@@ -35,21 +35,37 @@ import sys
 import trapfw
 from trapfw import atmodem, payload_core, uplink
 
-RETRY_S = 60
-RESET_AFTER = 3  # silent exchanges in a row before the modem's reset pin is pulsed
-RESET_SETTLE_S = 2  # a reset modem boots and prints its banner: leave it alone meanwhile
-FAR_S = 10 * 365 * 86400  # "not scheduled": the state machine says when a heartbeat is due
+try:
+    from micropython import const  # type: ignore[import-not-found]
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
+
+_RETRY_S = const(60)
+_RESET_AFTER = const(3)  # silent exchanges in a row before the modem's reset pin is pulsed
+_FAR_S = const(315360000)  # 10 years, "not scheduled": the state machine says when one is due
 MAYBE_SENT = (atmodem.TIMEOUT, atmodem.UNKNOWN_REPLY)
 
 
-def _store(name, *args):
-    from trapfw import radio_store
-
+def _call(module, name, *args):
+    """``trapfw.<module>.<name>(*args)``, the module unloaded again on the MCU: code needed a
+    few times per event (``radio_store``) or rarely (``radio_rare``) stays off the heap."""
+    mod = getattr(__import__("trapfw." + module), module)
     try:
-        return getattr(radio_store, name)(*args)
+        return getattr(mod, name)(*args)
     finally:
         if sys.implementation.name == "micropython":
-            trapfw.unload("radio_store")  # a few times per event: ~2.5 KB of heap back
+            trapfw.unload(module)
+
+
+def _store(name, *args):
+    return _call("radio_store", name, *args)
+
+
+def _rare(name, *args):
+    return _call("radio_rare", name, *args)
 
 
 class LoraRadio:
@@ -72,15 +88,13 @@ class LoraRadio:
             max_queue=cfg.max_queue,
             log_merge_s=3600,
         )
-        from trapfw import airtime
-
-        phy = uplink.JOIN_REQUEST_PHY_BYTES
-        self.join_s = airtime.time_on_air_ms(self.sched.sf, self.sched.bw, phy) / 1000
         if sys.implementation.name == "micropython":
             trapfw.unload("airtime")  # the scheduler keeps plain numbers: ~3.5 KB back
-        self.sched.heartbeat_due = now + FAR_S
-        self.backoff = uplink.JoinBackoff()
-        self.backoff.joined()  # assume the modem kept its session; a send says otherwise
+        self.sched.heartbeat_due = now + _FAR_S
+        self.joined = True  # assume the modem kept its session; a send says otherwise
+        self.join_state = (None, 0.0, -1, 0.0)  # JoinBackoff's numbers while it is unloaded
+        self.backoff = None  # a trapfw.joinbackoff.JoinBackoff, only while not joined
+        self.join_s = None  # one join request's airtime, s (radio_rare, when first needed)
         self.offered = []
         self.temp_c = None
         self.op: tuple | None = None  # ("configure"|"join"|"send"|"sleep", uplink or None)
@@ -90,7 +104,6 @@ class LoraRadio:
         self.hb_pending = False
         self._hb_total = 0
         self.silent = 0  # exchanges in a row the modem did not answer
-        self.resets = 0
         self.hold_until = 0.0
         self.dirty = False
         driver.asleep = True  # after a reset of the MCU the modem may well be asleep
@@ -99,14 +112,12 @@ class LoraRadio:
 
     def offer_hit(self, now_ms, data, queued_ms=None):
         try:
-            fields = payload_core.decode_hit(data)
+            code, q = payload_core.unpack_hit(data)[:2]
         except payload_core.PayloadError:
             self.offered.append(data)  # not a hit we can send: released at the next poll
             return
         queued = None if queued_ms is None else min(queued_ms, now_ms) / 1000
-        self.sched.offer_hit(
-            now_ms / 1000, data, fields["score"], fields["class_code"], queued_at=queued
-        )
+        self.sched.offer_hit(now_ms / 1000, data, q / payload_core.SCORE_STEPS, code, queued)
         self.offered.append(data)
         self.dirty = True  # a fold changes the heartbeat counters
 
@@ -139,9 +150,8 @@ class LoraRadio:
             return int(self.hold_until * 1000)
         if self._needs_setup() or not self.driver.asleep:
             return now_ms
-        if not self.backoff.is_joined:
-            at = self.backoff.next_at(now, self._join_attempts(now) * self.join_s)
-            return None if at is None else int(at * 1000)
+        if not self.joined:
+            return _rare("join_wake", self, now)
         wake = self.sched.next_wake(now)
         return None if wake is None else int(wake * 1000)
 
@@ -183,11 +193,6 @@ class LoraRadio:
     def _needs_setup(self):
         return self.want_hash != 0 and self.configured_hash != self.want_hash
 
-    def _join_attempts(self, now):
-        most = getattr(self.driver, "join_attempts", 1)
-        fits = int(self.backoff.allowance(now) / self.join_s) if self.join_s > 0 else most
-        return max(1, min(most, fits))
-
     def _pump(self, now):
         n = self.uart.any()
         data = self.uart.read(n) if n else None
@@ -208,10 +213,9 @@ class LoraRadio:
                 self.configured_hash = self.want_hash
                 self.dirty = True
             else:
-                self.hold_until = now + RETRY_S
+                self.hold_until = now + _RETRY_S
         elif kind == "join" and result.ok:
-            self.backoff.joined()
-            self.dirty = True
+            _rare("set_joined", self)
         elif kind == "send":
             self._send_done(now, up, result)
 
@@ -222,51 +226,30 @@ class LoraRadio:
             if up.kind == "heartbeat":
                 self.reported_triggers = self._hb_total
                 self.hb_pending = False
-                s.heartbeat_due = now + FAR_S
+                s.heartbeat_due = now + _FAR_S
             self.dirty = True
             return
         if result.reason in MAYBE_SENT:
             s.charge(now, up)  # it may have gone out: docs/lora.md, "Uplink scheduler policy"
         if result.reason == atmodem.NOT_JOINED:
-            self.backoff.lost()
+            self.joined = False
             self.dirty = True
-        s.failed(now, up, result.retry_in_s or RETRY_S)
+        s.failed(now, up, result.retry_in_s or _RETRY_S)
 
     def _count_silence(self, now, result):
         if result.reason != atmodem.TIMEOUT:
             self.silent = 0
             return
         self.silent += 1
-        if self.silent >= RESET_AFTER and self.reset_modem is not None:
-            self.reset_modem()  # a hung modem: its reset pin is the only way out
-            self.resets += 1
-            self.silent = 0
-            self.driver.asleep = False  # it boots awake
-            self.hold_until = now + RESET_SETTLE_S
+        if self.silent >= _RESET_AFTER and self.reset_modem is not None:
+            _rare("reset", self, now)  # a hung modem: its reset pin is the only way out
 
     def _start_next(self, now, battery_mv):
-        cfg = self.cfg
         if self._needs_setup():
-            self.op = ("configure", None)
-            dr = None if cfg.lora_dr < 0 else cfg.lora_dr
-            self.driver.configure(
-                now,
-                cfg.lora_region,
-                cfg.dev_eui,
-                cfg.join_eui,
-                cfg.app_key,
-                dr=self.sched.dr if dr is None else dr,
-                adr=cfg.lora_adr,
-                subband=cfg.lora_subband,
-            )
+            _rare("start_setup", self, now)
             return
-        if not self.backoff.is_joined:
-            attempts = self._join_attempts(now)
-            if self.backoff.may_join(now, attempts * self.join_s):
-                self.backoff.attempted(now, attempts * self.join_s)  # every attempt it makes
-                self.dirty = True
-                self.op = ("join", None)
-                self.driver.join(now, attempts=attempts)
+        if not self.joined:
+            if _rare("start_join", self, now):
                 return
         else:
             up = self._next_uplink(now, battery_mv)

@@ -24,8 +24,11 @@ def settings_hash(cfg):
 def persist(r):
     """The state-record part of the radio, as bytes (see the module docstring)."""
     s, b = r.sched, r.backoff
-    flags = (1 if b.is_joined else 0) | (2 if r.hb_pending else 0)
-    flags |= 4 if b.first is not None else 0  # times may be < 0 after a clock rebase
+    first, ready_at, window, used = (
+        r.join_state if b is None else (b.first, b.ready_at, b.window, b.used)
+    )
+    flags = (1 if r.joined else 0) | (2 if r.hb_pending else 0)
+    flags |= 4 if first is not None else 0  # times may be < 0 after a clock rebase
     cls = 255 if s.unsent_class is None else s.unsent_class
     score = 255 if s.unsent_score < 0 else int(s.unsent_score * 200 + 0.5)
     return struct.pack(
@@ -38,10 +41,10 @@ def persist(r):
         cls,
         min(score, 255),
         flags,
-        0.0 if b.first is None else b.first,
-        b.ready_at,
-        b.window,
-        b.used,
+        0.0 if first is None else first,
+        ready_at,
+        window,
+        used,
     )
 
 
@@ -53,15 +56,16 @@ def restore_state(r, data, shift_s=0.0):
     if values[0] != _STATE_VERSION:
         return False
     _, r.configured_hash, r.reported_triggers, hits, unsent, cls, score, flags = values[:8]
-    s, b = r.sched, r.backoff
+    s = r.sched
     s.hits, s.hits_unsent = hits, unsent
     s.unsent_class = None if cls == 255 else cls
     s.unsent_score = -1.0 if score == 255 else score / 200
-    b.is_joined = bool(flags & 1)
+    r.joined = bool(flags & 1)
     r.hb_pending = bool(flags & 2)
-    first, b.ready_at, b.window, b.used = values[8:]
-    b.first = first if flags & 4 else None
-    b.shift(shift_s)
+    first, ready_at, window, used = values[8:]
+    first = first + shift_s if flags & 4 else None
+    r.join_state = (first, ready_at + shift_s, window, used)
+    r.backoff = None
     if r.hb_pending:
         s.heartbeat_due = s.heartbeat_not_before
     return True

@@ -22,6 +22,11 @@ of 4 slots is what makes a torn write harmless, not what spreads the wear.
 
 import struct
 
+try:  # noqa: SIM105 (no contextlib on MicroPython)
+    from typing import Any
+except ImportError:  # MicroPython: annotations are not evaluated there
+    pass
+
 from trapfw.link import crc16
 
 MAGIC = b"CT"
@@ -83,17 +88,17 @@ def encode(counter, fields):
     queue = fields["queue"]
     times = fields.get("queue_at") or (0,) * len(queue)
     if len(queue) > MAX_QUEUE or len(times) != len(queue):
-        raise ValueError(f"state record: {len(queue)} queued hits (at most {MAX_QUEUE})")
+        raise ValueError("state: queue")
     out.append(len(queue))
     for item, at in zip(queue, times):  # noqa: B905
         if len(item) > HIT_BYTES:
-            raise ValueError(f"state record: a {len(item)}-byte hit (at most {HIT_BYTES})")
+            raise ValueError("state: hit size")
         out.append(len(item))
         out += item
         out += struct.pack(">q", at)
     radio = fields.get("radio") or b""
     if len(radio) > MAX_RADIO:
-        raise ValueError(f"state record: radio state of {len(radio)} bytes")
+        raise ValueError("state: radio size")
     out.append(len(radio))
     out += radio
     out += struct.pack(">H", crc16(out))
@@ -178,20 +183,10 @@ class Ring:
         self.writes += 1
 
 
-class MemSlots:
-    """In-memory slots for tests; ``tear(i)`` corrupts a slot like a brown-out mid-write."""
+def __getattr__(name: str) -> "Any":
+    # MemSlots (tests, the heap benchmark) lives in trapfw.slots_mem: a board never loads it
+    if name == "MemSlots":
+        from trapfw.slots_mem import MemSlots
 
-    def __init__(self, count=4):
-        self.count = count
-        self.data: list = [None] * count
-
-    def read(self, i):
-        return self.data[i]
-
-    def write(self, i, data):
-        self.data[i] = bytes(data)
-
-    def tear(self, i):
-        if self.data[i]:
-            half = len(self.data[i]) // 2
-            self.data[i] = self.data[i][:half] + b"\xff" * (len(self.data[i]) - half)
+        return MemSlots
+    raise AttributeError(name)

@@ -102,7 +102,8 @@ board._pir.handler(board._pir)  # the PIR IRQ fires
 fw.poll(board.now_ms() + 10)
 assert fw.state.name == "lowbat" or board._power.value() == 1, fw.state
 board.sleep(50, fw.may_sleep())
-assert state.Ring(hal.FileSlots()).load()["event_seq"] == fw.state.event_seq
+from trapfw.slots_file import FileSlots
+assert state.Ring(FileSlots(4)).load()["event_seq"] == fw.state.event_seq
 print("HAL OK", fw.state.name, [e for e in machine.log if e[0] in ("set", "lightsleep")])
 """
 

@@ -6,7 +6,7 @@ and AT drivers. Portable: also runs under the MicroPython VM.
 from fakemodem import FakeModem
 from fwkit import HIT, cfg
 
-from trapfw import atmodem, payload, radio, uplink
+from trapfw import atmodem, payload, radio, radio_rare, uplink
 
 KEYS = {"dev_eui": "00" * 8, "join_eui": "11" * 8, "app_key": "22" * 16}
 
@@ -97,7 +97,7 @@ def test_out_of_coverage_joins_stay_within_the_rp002_back_off():
         _run(r, clock, 3 * 86400_000, step_ms=600_000)
         times = [t / 1000 for t in modem.join_attempts]
         first = times[0]
-        per = r.join_s
+        per = radio_rare.join_airtime(r)
         assert len([t for t in times if t < first + 3600]) * per <= 36.0 + 1e-6, kind
         assert len([t for t in times if first + 3600 <= t < first + 39600]) * per <= 36.0, kind
         day = [t for t in times if first + 39600 <= t < first + 39600 + 86400]
@@ -107,10 +107,10 @@ def test_out_of_coverage_joins_stay_within_the_rp002_back_off():
 
 def test_rak_join_books_every_attempt_the_modem_makes():
     r, modem, clock = _radio("rak3172", joined=False, coverage=False)
-    r.backoff.lost()
+    r.joined = False
     r.poll(0, 3900)
     assert any(c.startswith("AT+JOIN=1:0:10:8") for c in modem.commands)
-    assert abs(r.backoff.used - 8 * r.join_s) < 1e-6
+    assert abs(radio_rare.backoff(r).used - 8 * r.join_s) < 1e-6
     _run(r, clock, 200_000)
     assert len(modem.join_attempts) == 8 and not r.busy()
     assert not any(c == "AT_BUSY_ERROR" for c in modem.commands)
@@ -148,7 +148,7 @@ def test_a_silent_modem_is_reset_through_its_pin_after_three_exchanges():
     holder["modem"] = modem
     r.offer_hit(0, HIT, 0)
     done, _ = _run(r, clock, 600_000, step_ms=1000)
-    assert len(pulses) == 1 and r.resets == 1
+    assert len(pulses) == 1 and modem.resets == 1
     assert done == [HIT] and len(modem.sent) == 1 and modem.asleep
 
 
@@ -184,14 +184,14 @@ def test_heartbeat_counters_and_the_join_back_off_survive_a_reset():
     r.sched.hit_budget_s = 0.0  # no airtime left for hits: the next one is folded
     r.offer_hit(0, HIT, 0)
     r.note_totals(5, 7)
-    r.backoff.lost()
-    r.backoff.attempted(0, r.join_s)
+    r.joined = False
+    radio_rare.backoff(r).attempted(0, radio_rare.join_airtime(r))
     blob = r.persist()
     again, modem2, _ = _radio("lora-e5", clock=clock)
     again.restore_state(blob)
     assert (again.sched.hits, again.sched.hits_unsent, again.sched.unsent_class) == (1, 1, 1)
-    assert not again.backoff.is_joined and again.backoff.ready_at == r.backoff.ready_at
-    again.backoff.joined()
+    assert not again.joined and radio_rare.backoff(again).ready_at == radio_rare.backoff(r).ready_at
+    again.joined = True
     again.heartbeat(clock.t, {"temp_c": 20, "triggers_total": 5, "last_event_seq": 7})
     _run(again, clock, 10_000)
     beat = payload.decode(payload.FPORT_HEARTBEAT, modem2.sent[0][2])

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import soak
 
-from trapfw import fsm, radio
+from trapfw import fsm, joinbackoff, radio
 
 
 @pytest.mark.parametrize("board", ["esp32", "rp2"])
@@ -53,8 +53,8 @@ def test_the_soak_catches_a_radio_that_forgets_at_every_wake(monkeypatch):
 
 def test_the_soak_catches_joins_beyond_rp002(monkeypatch):
     # Break the back-off: LoRaMac's join duty cycle alone, no RP002 window caps.
-    monkeypatch.setattr(radio.uplink.JoinBackoff, "allowance", lambda self, now: 1e9)
-    monkeypatch.setattr(radio.uplink.JoinBackoff, "DUTY", (0.05, 0.05, 0.05))
+    monkeypatch.setattr(joinbackoff.JoinBackoff, "allowance", lambda self, now: 1e9)
+    monkeypatch.setattr(joinbackoff.JoinBackoff, "DUTY", (0.05, 0.05, 0.05))
     with pytest.raises(AssertionError, match=r"of joins|in a day"):
         soak.soak(seed=2, days=30, board="rp2")
 

@@ -80,14 +80,20 @@ class SerialModem:
 
     def _run(self, start: Callable[[float], None]) -> atmodem.Result:
         try:
-            return atmodem.run(self.driver, self.transport, start, self.clock, self.sleep)
+            return run(self.driver, self.transport, start, self.clock, self.sleep)
         except OSError as e:
             raise ModemError(f"modem port failed: {e}") from None
 
     def check(self, timeout_s: float = 3.0) -> atmodem.Result:
         return self._run(lambda now: self.driver.check(now, timeout_s))
 
-    def join(self, timeout_s: float = 60.0) -> atmodem.Result:
+    @property
+    def join_attempts(self) -> int:
+        """Join requests one ``join()`` makes (RAK3172: 8, each booked against the back-off)."""
+        return int(getattr(self.driver, "join_attempts", 1))
+
+    def join(self, timeout_s: float | None = None) -> atmodem.Result:
+        """None: the driver's own timeout (RAK3172: long enough for all its attempts)."""
         return self._run(lambda now: self.driver.join(now, timeout_s))
 
     def send(
@@ -97,3 +103,35 @@ class SerialModem:
 
     def close(self) -> None:
         self.transport.close()
+
+
+def run(
+    driver: atmodem.AtDriver,
+    transport: Any,
+    start: Callable[[float], None],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    poll_s: float = 0.01,
+) -> atmodem.Result:
+    """Start an operation (``start(now)``) and pump it over ``transport`` until its Result.
+
+    ``transport``: ``write(bytes)``, ``any() -> int``, ``read(n) -> bytes or None``;
+    ``clock() -> seconds``; ``sleep(seconds)``. The operation's own deadline bounds the loop.
+    (On the Pi only: the MCU's radio pumps the driver from its main loop instead.)
+    """
+    start(clock())
+    while True:
+        out = driver.outgoing()
+        if out:
+            transport.write(out)
+        n = transport.any()
+        data = transport.read(n) if n else None
+        if data:
+            driver.feed(data, clock())
+        else:
+            driver.tick(clock())
+        result = driver.take()
+        if result is not None:
+            return result
+        if not data:
+            sleep(poll_s)

@@ -26,7 +26,8 @@ from camtrap.core.hit_uplink import class_code, hit_uplink
 from camtrap.core.ports import Clock, Modem
 from camtrap.errors import ConfigError
 from trapfw import airtime, atmodem, payload
-from trapfw.uplink import JoinBackoff, UplinkScheduler
+from trapfw.joinbackoff import JoinBackoff
+from trapfw.uplink import UplinkScheduler
 
 log = logging.getLogger("camtrap.lora")
 
@@ -126,11 +127,13 @@ class LoraPublisher:
             self._join(now)
 
     def _join(self, now: float) -> None:
-        if not self.backoff.may_join(now):
-            return
         sched = self.scheduler
         join_ms = airtime.time_on_air_ms(sched.sf, sched.bw, JOIN_REQUEST_PHY_BYTES)
-        self.backoff.attempted(now, join_ms / 1e3)
+        # a RAK3172 join makes up to 8 attempts by itself (RUI3 AT+JOIN=1:0:10:8): book each
+        join_s = join_ms / 1e3 * int(getattr(self.modem, "join_attempts", 1))
+        if not self.backoff.may_join(now, join_s):
+            return
+        self.backoff.attempted(now, join_s)
         result = self.modem.join()
         if result.ok:
             self.backoff.joined()

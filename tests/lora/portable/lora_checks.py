@@ -5,7 +5,7 @@ runs each under CPython (one test per check) and all of them in the real MicroPy
 WebAssembly VM. Vectors are from FACTS.md (airtime, duty cycle, fair use) and docs/lora.md.
 """
 
-from trapfw import airtime, atmodem, atmodem_e5, atmodem_rak, payload, uplink
+from trapfw import airtime, atmodem, atmodem_e5, atmodem_rak, joinbackoff, payload, uplink
 from trapfw.payload import FPORT_HEARTBEAT, FPORT_HIT, PayloadError
 
 HIT_HEX = "0100002a01ba030456000c"  # docs/lora.md: seq 42, leopard, 0.93, 3/4, 3720 mV, 12 s
@@ -397,7 +397,7 @@ def check_data_rate_that_cannot_carry_11_bytes_is_refused():
 
 
 def check_join_backoff_paces_attempts_and_keeps_the_session():
-    j = uplink.JoinBackoff()
+    j = joinbackoff.JoinBackoff()
     assert j.may_join(0)
     j.attempted(0, 1.5)  # first hour: 1 %
     assert not j.may_join(149) and j.may_join(150)
