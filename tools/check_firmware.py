@@ -6,7 +6,8 @@
    and pyright runs with pyrightconfig.firmware.json and that board's stubPath;
 3. mpy-cross over every firmware file (what the flash tool ships);
 4. the portable firmware tests under the real MicroPython VM
-   (tests/firmware/test_fw_micropython.py).
+   (tests/firmware/test_fw_micropython.py), and the ESP32 branch of trapfw.hal run there
+   one VM run per wake, a deep sleep ending each (tests/firmware/test_fw_esp32_vm.py).
 
     python -m tools.check_firmware [--skip-pyright]
 """
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     results.append((f"mpy-cross over {len(firmware_files())} files", mpy_cross_all()))
     if shutil.which("node") is None:
         print("node not installed: the MicroPython VM tests are skipped (fail on CI)")
-    vm = [sys.executable, "-m", "pytest", "-q", "tests/firmware/test_fw_micropython.py"]
+    vm = [sys.executable, "-m", "pytest", "-q", "tests/firmware/test_fw_micropython.py",
+          "tests/firmware/test_fw_esp32_vm.py"]  # fmt: skip
     results.append(("tests under the MicroPython VM", run(vm)))
     for name, ok in results:
         print(f"{'ok  ' if ok else 'FAIL'} {name}")

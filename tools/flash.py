@@ -4,13 +4,17 @@
     python -m tools.flash --board rp2 --port /dev/ttyACM0 --secrets FILE --dry-run
 
 Steps: validate the settings (the secrets file plus the board), compile every ``trapfw``
-module with ``mpy-cross``, ask the board for its MicroPython ``.mpy`` version and refuse when it
-does not match the compiled files, write ``manifest.json`` (sha256 of every file), copy the
-files with ``mpremote cp`` (it skips files whose hash already matches), verify every hash ON
-THE DEVICE (hashlib over the copied files against the manifest), write ``settings.json``
-(device id and LoRaWAN keys from the secrets file, which is never committed: see
-firmware/secrets.example.toml), and reset. ``--dry-run`` compiles and prints every mpremote
-command without touching a board. Secrets never reach the terminal.
+module with ``mpy-cross``, put the board into safe mode (write ``/safemode`` and reset: the
+firmware then starts neither its watchdog nor the app, so the board stays at the REPL; see
+docs/firmware.md for a unit that does not answer), ask the board for its MicroPython ``.mpy``
+version and refuse when it does not match the compiled files, write ``manifest.json`` (sha256
+of every file, ``settings.json`` included), copy the files with ``mpremote cp`` (it skips files
+whose hash already matches) and ``settings.json`` (device id and LoRaWAN keys from the secrets
+file, which is never committed: see firmware/secrets.example.toml), remove every code file on
+the board that the manifest does not list (MicroPython imports ``x.py`` before ``x.mpy``: a
+stale source file would win), verify every hash ON THE DEVICE (hashlib over the copied files
+against the manifest), leave safe mode and reset. ``--dry-run`` compiles and prints every
+mpremote command without touching a board. Secrets never reach the terminal.
 
 Exit status: 0 done, 1 the board failed (mpremote error, hash mismatch), 2 bad input.
 """
@@ -35,6 +39,25 @@ SOURCE_FILES = ("main.py", "boot.py")  # MicroPython runs these two as source
 Runner = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
 
 VERSION_PROBE = "import sys; m = sys.implementation._mpy; print('MPY', m & 0xff, m >> 8 & 3)"
+SAFE_SCRIPT = "open('/safemode', 'w').write('flashing')\nprint('SAFE')"
+SAFE_TRIES = 5  # a board busy in its app, or resetting, may miss the first tries
+PRUNE_SCRIPT = """
+import json, os
+keep = set(json.load(open('/manifest.json'))['files'])
+gone = []
+def walk(d):
+    for name in os.listdir(d or '/'):
+        path = d + '/' + name
+        rel = path[1:]
+        if os.stat(path)[0] & 0x4000:
+            if rel == 'trapfw':
+                walk(path)
+        elif rel not in keep and (rel[:7] == 'trapfw/' or rel[-3:] == '.py' or rel[-4:] == '.mpy'):
+            os.remove(path)
+            gone.append(rel)
+walk('')
+print('PRUNE', ' '.join(gone) or '-')
+"""
 VERIFY_SCRIPT = """
 import json, hashlib, binascii
 bad = []
@@ -81,9 +104,23 @@ def load_settings(secrets: Path, board: str) -> dict[str, Any]:
     values = _flatten(raw, secrets)
     values["board"] = board
     try:
-        return fw_settings.validate(values).as_dict()
+        checked = fw_settings.validate(values).as_dict()
     except fw_settings.SettingsError as e:
         raise FlashError(f"{secrets}: {e.key}: {e.problem}", 2) from None
+    _check_data_rate(checked, secrets)
+    return checked
+
+
+def _check_data_rate(settings: dict[str, Any], source: Path) -> None:
+    """lora_dr must carry an 11-byte uplink in lora_region (the MCU would refuse at boot)."""
+    from trapfw.uplink import UplinkScheduler
+
+    if settings["lora_dr"] < 0 or settings["modem"] == "none":
+        return
+    try:
+        UplinkScheduler(settings["lora_region"], dr=settings["lora_dr"])
+    except (ValueError, IndexError) as e:
+        raise FlashError(f"{source}: lora_dr: {e}", 2) from None
 
 
 def _flatten(raw: dict[str, Any], source: Path) -> dict[str, Any]:
@@ -140,6 +177,7 @@ def mpy_version(path: Path) -> int:
 
 
 def manifest(files: dict[str, Path], mpy: int) -> dict[str, Any]:
+    """sha256 of every file the board gets (``files``: device path -> local file)."""
     hashes = {rel: hashlib.sha256(p.read_bytes()).hexdigest() for rel, p in sorted(files.items())}
     return {"schema": "camtrap-firmware-manifest/1", "mpy": mpy, "files": hashes}
 
@@ -171,27 +209,47 @@ def copy_commands(port: str, build: Path, files: dict[str, Path]) -> list[list[s
     return cmds
 
 
+def enter_safe_mode(port: str, run: Runner, out: Callable[[str], None]) -> None:
+    """Write /safemode and reset: the firmware then leaves the REPL to us (no watchdog)."""
+    cmd = mpremote(port, "exec", SAFE_SCRIPT)
+    for _ in range(SAFE_TRIES):
+        out(_show(cmd))
+        proc = run(cmd)
+        if proc.returncode == 0 and "SAFE" in proc.stdout:
+            _execute(mpremote(port, "reset"), run, out, ignore_failure=False)
+            return
+    raise FlashError(
+        f"{port}: the board does not answer (asleep, or busy): press its reset button "
+        'while the tool retries, or see docs/firmware.md, "Re-flashing a deployed unit"'
+    )
+
+
 def flash(args: argparse.Namespace, run: Runner, out: Callable[[str], None] = print) -> int:
     settings = load_settings(Path(args.secrets), args.board)
     with tempfile.TemporaryDirectory(prefix="camtrap-flash-") as tmp:
         build = Path(tmp)
         files = compile_all(build)
         mpy = mpy_version(files["trapfw/link.mpy"])
+        (build / "settings.json").write_text(json.dumps(settings))
+        files["settings.json"] = build / "settings.json"  # verified on the device like the code
         man = manifest(files, mpy)
         (build / "manifest.json").write_text(json.dumps(man, indent=1))
-        (build / "settings.json").write_text(json.dumps(settings))
-        out(f"compiled {len(files)} files for .mpy v{mpy}; manifest written")
+        out(f"compiled {len(files) - 1} files for .mpy v{mpy}; manifest written")
         steps = [
             mpremote(args.port, "exec", VERSION_PROBE),
             *copy_commands(args.port, build, files),
+            mpremote(args.port, "exec", PRUNE_SCRIPT),
             mpremote(args.port, "exec", VERIFY_SCRIPT),
-            mpremote(args.port, "cp", str(build / "settings.json"), ":settings.json"),
+            mpremote(args.port, "rm", ":safemode"),
             mpremote(args.port, "reset"),
         ]
         if args.dry_run:
+            out(_show(mpremote(args.port, "exec", SAFE_SCRIPT)))
+            out(_show(mpremote(args.port, "reset")))
             for cmd in steps:
                 out(_show(cmd))
             return 0
+        enter_safe_mode(args.port, run, out)
         found = board_mpy(args.port, run)
         if found != mpy:
             raise FlashError(
@@ -213,6 +271,10 @@ def _execute(cmd: list[str], run: Runner, out: Callable[[str], None], ignore_fai
         raise FlashError(f"mpremote failed: {proc.stderr.strip() or proc.stdout.strip()}")
     if "VERIFY" in " ".join(cmd):
         _check_verify(proc.stdout)
+    if "PRUNE" in " ".join(cmd):
+        for line in proc.stdout.splitlines():
+            if line.startswith("PRUNE ") and line != "PRUNE -":
+                out("removed stale files: " + line[6:])
 
 
 def _check_verify(stdout: str) -> None:
@@ -227,6 +289,7 @@ def _check_verify(stdout: str) -> None:
 
 def _show(cmd: Sequence[str]) -> str:
     shown = [("<script>" if "\n" in c or "sys.implementation" in c else c) for c in cmd]
+    shown = [("<script>" if c == SAFE_SCRIPT else c) for c in shown]
     return shlex.join(["mpremote", *shown[3:]])
 
 

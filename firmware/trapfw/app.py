@@ -56,6 +56,8 @@ class App:
             self.state = _rebase(self.state, shift)
         self.radio.restore_state(self._radio_blob, shift / 1000)
         self.dispatch(("boot", "cold" if wake == "cold" else "wake"), now)
+        if wake == "cold":
+            self.radio.power_on()  # the modem was powered with the MCU: awake until told
         if shift:
             self._save(now)  # the record in the new clock, before anything else can happen
         self._measure(now)
@@ -250,6 +252,10 @@ class LazyRadio:
     def note_totals(self, triggers, event_seq):
         if self.radio is not None:
             self.radio.note_totals(triggers, event_seq)
+
+    def power_on(self):
+        """After a cold boot: the modem is awake, so the radio is built to put it to sleep."""
+        self._get().driver.asleep = False
 
     def restore_state(self, data, shift_s):
         """Kept until the radio is built: an event with nothing to send never builds it."""

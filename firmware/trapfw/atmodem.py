@@ -160,8 +160,9 @@ class AtDriver:
 
         self._start("check", [("AT", handle)], now, timeout_s)
 
-    def join(self, now, timeout_s=60.0):
-        """OTAA join (only after ``not_joined``: the modem keeps its session)."""
+    def join(self, now, timeout_s=None, attempts=1):
+        """OTAA join (only after ``not_joined``: the modem keeps its session); ``timeout_s``
+        None: the driver's own (long enough for every attempt it makes)."""
         raise NotImplementedError
 
     def send(self, fport, data, now, confirmed=False, timeout_s=30.0):

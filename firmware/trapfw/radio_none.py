@@ -16,6 +16,9 @@ class NullRadio:
     def note_totals(self, triggers, event_seq):
         pass
 
+    def power_on(self):
+        pass
+
     def restore_state(self, data, shift_s):
         pass
 

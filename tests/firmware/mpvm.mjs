@@ -40,6 +40,25 @@ function copyTree(src, dst) {
 }
 
 for (const dir of process.argv.slice(2)) copyTree(dir, "/lib");
+// MPVM_FS_IN: a host dir whose files become the VM's root files (a board's flash, carried
+// from one VM run to the next); MPVM_FS_OUT: where the VM's root files are written back after
+// the run, whatever way it ended (a deep sleep ends the run like a reset ends the chip's).
+const fsIn = process.env.MPVM_FS_IN, fsOut = process.env.MPVM_FS_OUT;
+if (fsIn) {
+  for (const name of fs.readdirSync(fsIn)) {
+    const s = path.join(fsIn, name);
+    if (fs.statSync(s).isFile()) mp.FS.writeFile("/" + name, fs.readFileSync(s));
+  }
+}
+function dumpRoot() {
+  if (!fsOut) return;
+  fs.mkdirSync(fsOut, { recursive: true });
+  for (const name of mp.FS.readdir("/")) {
+    if (name === "." || name === "..") continue;
+    const st = mp.FS.stat("/" + name);
+    if (mp.FS.isFile(st.mode)) fs.writeFileSync(path.join(fsOut, name), mp.FS.readFile("/" + name));
+  }
+}
 // A line "#---" splits the code into chunks, each run by its own runPython call. Inside one
 // call this port's gc.collect() cannot reclaim garbage (the C stack is scanned conservatively),
 // so a heap measurement must collect in a call of its own.
@@ -49,5 +68,7 @@ try {
 } catch (error) {
   if (error.name !== "PythonError") throw error;
   process.stderr.write(error.message + "\n");
+  dumpRoot();
   process.exit(1);
 }
+dumpRoot();

@@ -38,9 +38,20 @@ def require_vm() -> None:
 
 
 def run_micropython(
-    code: str, dirs: list[Path], heap: int = 1 << 20, timeout: float = 120
+    code: str,
+    dirs: list[Path],
+    heap: int = 1 << 20,
+    timeout: float = 120,
+    fs_in: Path | None = None,
+    fs_out: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """``fs_in``: host files that become the VM's root files; ``fs_out``: where the VM's root
+    files are written after the run (a board's flash carried from one run to the next)."""
     env = dict(os.environ, MPVM_HEAP=str(heap))
+    if fs_in is not None:
+        env["MPVM_FS_IN"] = str(fs_in)
+    if fs_out is not None:
+        env["MPVM_FS_OUT"] = str(fs_out)
     return subprocess.run(
         ["node", str(RUNNER), *map(str, dirs)],
         input=code,
