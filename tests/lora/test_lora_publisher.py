@@ -124,3 +124,13 @@ def test_lora_config_builds_the_scheduler_and_refuses_a_data_rate_too_slow(tmp_p
 def test_bad_lora_config_names_the_key(table: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         parse_config({"lora": table}, "trap.toml")
+
+
+def test_a_rak3172_join_books_every_attempt_it_makes(tmp_path: Path) -> None:
+    # RUI3 AT+JOIN=1:0:10:8: the modem makes up to 8 join requests on its own
+    with sink_on_pty(tmp_path, "rak3172", joined=False, join_fails=True) as (sink, fake, ob, _):
+        ob.add(make_hit(6))
+        sink.drain()
+        assert fake.joins == 8
+        one = sink.scheduler.frame_s  # 11 app bytes = 24 PHY bytes; a join request is 23
+        assert sink.backoff.used == pytest.approx(8 * one, rel=0.02)
