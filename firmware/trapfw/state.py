@@ -13,8 +13,8 @@ ESP32 NVS blobs, RP2 LittleFS files (``trapfw.hal``), or `MemSlots` in tests.
 Wear: a record is at most ``MAX_RECORD`` (476) bytes (16 queued hits), about 110 with the
 radio's state and an empty queue. The firmware writes two or three per event (sequence at the
 trigger, each hit, power-off), one per heartbeat, uplink or join attempt: the 30-day soak
-(~20 triggers a day, ESP32 with a reset at every wake) measures ~25 writes a day, under 3 KB a
-day. ESP32 NVS is log-structured over its 24 KiB partition (6 pages of 4 KiB), so well under
+(~20 triggers a day, ESP32 with a reset at every wake) measures ~50 writes a day, ~5 KB a
+day. ESP32 NVS is log-structured over its 24 KiB partition (6 pages of 4 KiB), so about
 one page erase a day spread over 6 pages: each page's 100,000 cycles last centuries. RP2
 LittleFS spreads the same bytes over ~350 erase blocks with dynamic wear levelling. The ring
 of 4 slots is what makes a torn write harmless, not what spreads the wear.
