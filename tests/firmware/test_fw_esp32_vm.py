@@ -153,3 +153,32 @@ def test_esp32_safe_mode_file_leaves_the_repl_without_the_watchdog(tmp_path):
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["outcome"] == "returned" and result["feeds"] == 0
     assert "safe mode" in proc.stdout
+
+
+RTC = """
+from world import WORLD
+WORLD.start()
+from trapfw import hal
+hal.time = WORLD.clock
+board = hal.Board(hal.load_settings())
+board.rtc_save(b"snap")
+assert board.rtc_load() == b"snap"
+try:
+    board.rtc_save(bytes(3000))  # more than the 2 KiB RTC memory: loud, never skipped
+except ValueError as e:
+    print("REFUSED", e)
+assert board.rtc_load() == b"snap"
+"""
+
+
+@pytest.mark.node
+def test_esp32_rtc_memory_keeps_the_snapshot_and_refuses_an_oversized_one(tmp_path):
+    require_vm()
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "settings.json").write_text(json.dumps(_settings()))
+    boot = {"now_ms": 0, "wake": "wake", "pir_times": [], "end_ms": 10_000}
+    (flash / "boot.json").write_text(json.dumps(boot))
+    proc = run_micropython(RTC, [ROOT / "firmware", HERE, HERE / "vmboard"], fs_in=flash)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "REFUSED rtc: snapshot size" in proc.stdout
