@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -26,6 +27,7 @@ CONTRACT_HIT = {
     "type": "hit",
     "event_id": "trap-07-42",
     "device_id": "trap-07",
+    "deployment_id": "amur-2026-A07",
     "event_seq": 42,
     "time": "2026-11-24T06:19:33Z",
     "label": "leopard",
@@ -49,6 +51,7 @@ def make_hit(seq: int = 42, t: float = T0, device: str = "trap-07") -> Hit:
         frames_agreeing=3,
         frames_classified=4,
         model="camtrap-demo@1a2b3c4d",
+        deployment_id="amur-2026-A07",
     )
 
 
@@ -58,6 +61,19 @@ def test_hit_json_matches_the_contract_example_field_for_field_and_in_order():
     assert body == CONTRACT_HIT
     assert list(body) == list(CONTRACT_HIT)
     assert msg == Publication("camtrap/trap-07/hit", msg.payload, retain=False, qos=1)
+
+
+def test_a_hit_of_an_unknown_clock_has_no_time_and_no_age():
+    t = topics("camtrap", "trap-07")
+    queued_at_1970 = replace(make_hit(t=10.0), time_trusted=False)
+    body = json.loads(hit_message(t, queued_at_1970, now=T0 + 12).payload)
+    assert body["time"] is None and body["age_s"] is None  # not 1,795,500,000 s old
+    body = json.loads(hit_message(t, make_hit(), now=10.0, now_trusted=False).payload)
+    assert body["time"] == "2026-11-24T06:19:33Z" and body["age_s"] is None
+    body = json.loads(hit_message(t, make_hit(), now=T0 + 500 * 86400).payload)
+    assert body["age_s"] is None  # older than a year: a clock that jumped, not an age
+    no_deployment = replace(make_hit(), deployment_id="")
+    assert json.loads(hit_message(t, no_deployment, now=T0).payload)["deployment_id"] is None
 
 
 def test_hit_json_has_null_battery_when_unknown_and_age_rounded_never_negative():

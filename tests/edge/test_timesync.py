@@ -36,13 +36,16 @@ def test_a_1970_pi_takes_the_mcus_time_and_says_so(tmp_path):
     assert (status.source, status.uncertainty_s, status.boot_id) == ("mcu", 2.0, "boot-1")
     (line,) = [json.loads(x) for x in log.read_text().splitlines()]
     assert line == {
-        "boot_id": "boot-1", "monotonic_s": base.monotonic() - 5.0, "time": REAL,
-        "source": "mcu", "uncertainty_s": 2.0,
+        "boot_id": "boot-1",
+        "monotonic_s": base.monotonic() - 5.0,
+        "time": REAL,
+        "source": "mcu",
+        "uncertainty_s": 2.0,
     }
 
 
 def test_an_unset_mcu_clock_is_ignored_and_ntp_wins_over_the_mcu():
-    base, clock, state = make(start=REAL)
+    _, clock, state = make(start=REAL)
     assert not clock.on_mcu_time(42.0, 1.0)  # the MCU was never set: 1970
     assert clock.status().source == "none"
     state["synced"] = True
@@ -52,19 +55,19 @@ def test_an_unset_mcu_clock_is_ignored_and_ntp_wins_over_the_mcu():
 
 def test_the_system_clock_is_set_when_allowed_and_the_failure_is_survived():
     calls: list[float] = []
-    base, clock, _ = make(set_system=calls.append)
+    _, clock, _ = make(set_system=calls.append)
     clock.on_mcu_time(REAL, 1.0)
     assert calls == [REAL]
 
     def refuse(_t: float) -> None:
         raise PermissionError("Operation not permitted")
 
-    base, clock, _ = make(set_system=refuse)
+    _, clock, _ = make(set_system=refuse)
     assert clock.on_mcu_time(REAL, 1.0) and clock.now() == REAL
 
 
 def test_a_clock_step_back_is_held_to_the_monotonic_clock():
-    base, clock, state = make(start=REAL, synced=True)
+    base, clock, _ = make(start=REAL, synced=True)
     assert clock.now() == REAL
     base.advance(60.0)
     base.set(REAL - 86400.0 + 60.0)  # the wall clock jumps back a day, the monotonic runs on
@@ -88,9 +91,25 @@ def test_age_is_unknown_under_an_unknown_or_absurd_clock():
     assert age_s(10.0, False, REAL, True) is None  # queued under a 1970 clock
     assert age_s(REAL, True, 10.0, False) is None  # sent before this boot's clock is known
     assert age_s(10.0, True, REAL, True) is None  # 56 years: absurd, so unknown
-    assert choose(ntp_synced=False, ntp_error_s=None, trust_system=True, mcu=None, now_mono=0).source == "system"
+    assert (
+        choose(ntp_synced=False, ntp_error_s=None, trust_system=True, mcu=None, now_mono=0).source
+        == "system"
+    )
 
 
 def test_the_kernel_probe_answers_without_raising():
     synced, error = kernel_ntp_status()
     assert isinstance(synced, bool) and (error is None or error >= 0)
+
+
+def test_a_clock_jump_back_a_day_does_not_restart_the_days_hit_count():
+    from datetime import date
+
+    from camtrap.core.hits import DayCount, add_hit, count_on
+
+    today, yesterday, tomorrow = date(2026, 11, 24), date(2026, 11, 23), date(2026, 11, 25)
+    count = add_hit(add_hit(DayCount(), today), today)
+    assert count_on(count, yesterday) == 2  # stepped back: still today's count
+    count = add_hit(count, yesterday)
+    assert count == DayCount(today, 3)
+    assert count_on(count, tomorrow) == 0  # a new day does restart it

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
+from camtrap.adapters.timesync import reading
 from camtrap.core.messages import (
     Counter,
     Publication,
@@ -75,7 +76,8 @@ class DryRunPublisher:
             for hit in batch:
                 device = topics(self._topics.prefix, hit.device_id)
                 battery_mv = battery_now(self._read_battery, self._battery_mv)
-                self._print(hit_message(device, hit, self._clock.now(), battery_mv))
+                now, trusted = reading(self._clock)
+                self._print(hit_message(device, hit, now, battery_mv, trusted))
                 self.outbox.mark_sent(hit.event_id, self.sink)
                 done += 1
         if self.image_sink is not None:

@@ -49,6 +49,7 @@ from camtrap import __version__
 from camtrap.adapters.dry_run import battery_now
 from camtrap.adapters.mqtt_setup import check_mqtt, new_client, read_password, tls_context
 from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
+from camtrap.adapters.timesync import reading
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
@@ -373,7 +374,8 @@ class MqttPublisher:
         for hit in self.outbox.pending(self.sink, limit=PENDING_BATCH):
             if (hit.event_id, self.sink) in self._handed:
                 continue
-            msg = hit_message(self.topics_for(hit.device_id), hit, self.clock.now(), self.battery())
+            now, trusted = reading(self.clock)  # an unknown clock gives no age, never a wrong one
+            msg = hit_message(self.topics_for(hit.device_id), hit, now, self.battery(), trusted)
             if not self._hand(client, hit.event_id, self.sink, msg):
                 break
             sent += 1

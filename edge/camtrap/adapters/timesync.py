@@ -53,7 +53,7 @@ SetClock = Callable[[float], None]
 class _Timex(ctypes.Structure):
     """``struct timex`` (Linux, 64-bit longs), as far as ``adjtimex`` reads it."""
 
-    _fields_ = [  # noqa: RUF012 (ctypes wants a class attribute)
+    _fields_ = [
         ("modes", ctypes.c_uint),
         ("offset", ctypes.c_long),
         ("freq", ctypes.c_long),
@@ -236,3 +236,10 @@ class TrustedClock:
                 f.write(json.dumps(line) + "\n")
         except OSError as e:  # dating old bursts is a nicety; never stop the trap for it
             log.warning("time: cannot log the sync to %s: %s", self.sync_log, e)
+
+
+def reading(clock: Clock) -> tuple[float, bool]:
+    """(now, trusted) from any `Clock`: a clock without ``status()`` is taken as trusted (a
+    test's manual clock, the plain system clock of older wiring)."""
+    trusted = clock.status().trusted if isinstance(clock, TrustedClock) else True
+    return clock.now(), trusted

@@ -19,9 +19,17 @@ from camtrap.core.types import BurstMeta, Hit
 
 
 def hit_of(
-    meta: BurstMeta, event_id: str, seq: int, result: BurstResult, device_id: str, model: str
+    meta: BurstMeta,
+    event_id: str,
+    seq: int,
+    result: BurstResult,
+    device_id: str,
+    model: str,
+    deployment_id: str = "",
+    time_trusted: bool = True,
 ) -> Hit:
-    """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places.
+    """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places;
+    ``time_trusted`` False when the trap's clock was unknown at the trigger.
 
     A label roll-up group's hit goes out under the group's name (``leopard``, which LoRa and
     Home Assistant know), not the member that scored (``jaguar``: the store's record keeps it).
@@ -37,6 +45,8 @@ def hit_of(
         frames_agreeing=v.frames_agreeing,
         frames_classified=v.frames_classified,
         model=model,
+        deployment_id=deployment_id,
+        time_trusted=time_trusted,
     )
 
 
@@ -61,11 +71,16 @@ class DayCount:
 
 
 def count_on(count: DayCount, day: date) -> int:
-    """The hits of ``day``: the count restarts when the date changes."""
+    """The hits of ``day``: the count restarts when a new date begins. A date before the
+    counted one is a clock that stepped back, not a new day: the count stands."""
+    if count.day is not None and day < count.day:
+        return count.n
     return count.n if count.day == day else 0
 
 
 def add_hit(count: DayCount, day: date) -> DayCount:
+    if count.day is not None and day < count.day:  # the clock stepped back: stay on the day
+        return DayCount(count.day, count.n + 1)
     return DayCount(day, count_on(count, day) + 1)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from camtrap.core.timebase import age_s
 from camtrap.core.types import Hit
 
 SCHEMA_VERSION = 1
@@ -96,28 +97,36 @@ def _dumps(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def hit_payload(hit: Hit, now: float, battery_mv: int | None = None) -> dict[str, Any]:
-    """The versioned hit JSON object (field order as documented)."""
+def hit_payload(
+    hit: Hit, now: float, battery_mv: int | None = None, now_trusted: bool = True
+) -> dict[str, Any]:
+    """The versioned hit JSON object (field order as documented). ``time`` and ``age_s`` are
+    null when the trap's clock was unknown at the trigger or is unknown now (``now_trusted``
+    False), or the age would be absurd: consumers then date the hit by its arrival."""
     return {
         "v": SCHEMA_VERSION,
         "type": "hit",
         "event_id": hit.event_id,
         "device_id": hit.device_id,
+        "deployment_id": hit.deployment_id or None,
         "event_seq": hit.event_seq,
-        "time": iso_utc(hit.time),
+        "time": iso_utc(hit.time) if hit.time_trusted else None,
         "label": hit.label,
         "score": round(float(hit.score), 3),
         "frames_agreeing": hit.frames_agreeing,
         "frames_classified": hit.frames_classified,
         "battery_mv": battery_mv,
-        "age_s": max(0, round(now - hit.time)),
+        "age_s": age_s(hit.time, hit.time_trusted, now, now_trusted),
         "model": hit.model,
     }
 
 
-def hit_message(t: Topics, hit: Hit, now: float, battery_mv: int | None = None) -> Publication:
+def hit_message(
+    t: Topics, hit: Hit, now: float, battery_mv: int | None = None, now_trusted: bool = True
+) -> Publication:
     """A hit: QoS 1, not retained (consumers dedupe by ``event_id``)."""
-    return Publication(t.hit, _dumps(hit_payload(hit, now, battery_mv)), retain=False, qos=1)
+    body = hit_payload(hit, now, battery_mv, now_trusted)
+    return Publication(t.hit, _dumps(body), retain=False, qos=1)
 
 
 def image_message(t: Topics, event_id: str, jpeg: bytes) -> Publication:

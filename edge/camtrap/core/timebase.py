@@ -97,10 +97,11 @@ def mcu_wall(mcu: McuTime, now_mono: float) -> float:
 
 def age_s(event_time: float, event_trusted: bool, now: float, now_trusted: bool) -> int | None:
     """A queued hit's age, or None when either clock is unknown or the result is absurd
-    (negative beyond a second, or older than a year): a wrong age dates the event wrongly."""
+    (negative by more than an hour, or older than a year): a wrong age dates the event wrongly.
+    A slightly negative age (NTP stepped the clock back a little) counts as 0."""
     if not (event_trusted and now_trusted):
         return None
     age = now - event_time
-    if age < -1 or age > 366 * 86400:
+    if age < -3600 or age > 366 * 86400:
         return None
     return max(0, round(age))

@@ -110,6 +110,8 @@ class Hit:
     frames_agreeing: int
     frames_classified: int
     model: str = ""  # model name and sha256 prefix, for provenance
+    deployment_id: str = ""  # the [deployment] it was taken in; empty when none is configured
+    time_trusted: bool = True  # False: ``time`` is an unknown clock's reading (never shown)
 
     def __post_init__(self) -> None:
         if not self.event_id or not self.device_id or not self.label:
