@@ -45,6 +45,10 @@ demo: $(VENV)/.stamp-base
 	$(BIN)/camtrap replay $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite \
 		--json-out $(DEMO_OUT)/replay.jsonl
 	$(BIN)/camtrap run --sim $(DEMO_BURSTS) --config examples/demo.toml --speed 4
+	$(BIN)/camtrap export camtrap-dp $(DEMO_OUT)/data --out $(DEMO_OUT)/camtrap-dp \
+		--config examples/demo.toml
+	$(BIN)/camtrap export megadetector $(DEMO_OUT)/data --out $(DEMO_OUT)/megadetector.json \
+		--config examples/demo.toml
 
 lint: dev-deps
 	$(BIN)/ruff check edge tools tests firmware

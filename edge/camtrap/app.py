@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from camtrap.config import Config, check_mode
 from camtrap.core.pipeline import BurstResult, Detector
-from camtrap.core.ports import Camera, Clock, Publisher, StorePort, TriggerSource
+from camtrap.core.ports import Camera, Clock, Publisher, StorePort, TimeKeeper, TriggerSource
 from camtrap.core.thumbnail import ThumbnailSpec
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.core.types import BurstMeta
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from camtrap.adapters.mqtt import MqttPublisher
     from camtrap.adapters.notify import AppriseNotifier, NotifySetup
     from camtrap.adapters.outbox import Outbox
+    from camtrap.adapters.timesync import TrustedClock
     from camtrap.core.ports import Counter
     from camtrap.sim.replay_camera import ReplayCamera
 
@@ -99,7 +100,9 @@ def run_field(
 
     check_mode(cfg, source)
     ports = ports or FieldPorts()
-    clock = ports.clock if ports.clock is not None else SystemClock()
+    base = ports.clock if ports.clock is not None else SystemClock()
+    # a system test hands in its own clock: never set the test machine's clock from the MCU
+    clock = trusted_clock(cfg, base, set_system=ports.clock is None and cfg.time.set_system_clock)
     camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
     own_link: McuLink | None = None
     on_result: OnResult | None = None
@@ -115,6 +118,7 @@ def run_field(
         cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop,
         on_result=on_result,
         timeline=BootTimeline.open(Path(cfg.device.data_dir), clock),  # for `camtrap doctor`
+        timekeeper=clock,
     )  # fmt: skip
     try:
         service.run()
@@ -126,14 +130,14 @@ def run_field(
 
 
 def _power_gated(
-    cfg: Config, source: str, model: str, clock: Clock, halt: Callable[[], None] | None
+    cfg: Config, source: str, model: str, clock: TrustedClock, halt: Callable[[], None] | None
 ) -> tuple[McuTriggerSource, Outputs]:
     """The MCU's trigger source and the outputs on its link; before the SHUTDOWN ack the MQTT
     hits, their pictures and a notification that may go now get out, bounded by ``[link]
     mqtt_linger_s``."""
     from camtrap.adapters.mcu_link import open_trigger_source
 
-    trigger = open_trigger_source(cfg, clock, halt=halt)
+    trigger = open_trigger_source(cfg, clock, halt=halt, timekeeper=clock)
     battery = trigger.read_battery
     outputs = _outputs(cfg, source, clock, model, sim=False, link=trigger.mcu, battery=battery)
     trigger.linger = lambda: outputs.linger(cfg.link.mqtt_linger_s, clock)
@@ -181,7 +185,7 @@ def run_sim(
     from camtrap.sim.scripted_pir import ScriptedPir
 
     bursts = discover(paths)
-    clock = SystemClock()
+    clock = trusted_clock(cfg, SystemClock(), set_system=False)
     camera = ReplayCamera(
         bursts,
         detector.classifier.input_size,
@@ -214,6 +218,7 @@ def run_sim(
         plan=sim_plan(camera),
         on_result=_collect(records),
         finished=lambda: script.done.is_set() and not camera.busy,
+        timekeeper=clock,
     )
     _wait_for_broker(outputs.mqtt)
     script.start()
@@ -265,6 +270,19 @@ def _print_counters(counters: dict[str, Counter]) -> None:
 # Shared by both
 
 
+def trusted_clock(cfg: Config, base: Clock, *, set_system: bool) -> TrustedClock:
+    """The clock every record is stamped with: it knows its source (`camtrap.core.timebase`)
+    and logs each sync to ``<data_dir>/timesync.jsonl`` for the exports."""
+    from camtrap.adapters.timesync import TrustedClock, set_system_clock
+
+    return TrustedClock(
+        base,
+        trust_system=cfg.time.trust_system_clock,
+        set_system=set_system_clock if set_system else None,
+        sync_log=Path(cfg.device.data_dir) / "timesync.jsonl",
+    )
+
+
 def _outputs(
     cfg: Config,
     source: str,
@@ -279,8 +297,10 @@ def _outputs(
 
     ``battery`` reads the MCU's latest battery mV for the hits it forwards (power-gated).
     """
+    from camtrap import __version__
     from camtrap.adapters.outbox import Outbox, fallback_dir
     from camtrap.adapters.store import BurstStore
+    from camtrap.core.exif import TrapIdentity
 
     lora = cfg.lora.enabled and not sim  # the simulation never opens serial ports
     if cfg.lora.enabled and sim:
@@ -297,7 +317,13 @@ def _outputs(
     store = None
     if cfg.storage.enabled:
         quota = int(cfg.storage.quota_mb * 1024 * 1024)
-        store = BurstStore(data / "bursts", quota, jpeg_quality=cfg.storage.jpeg_quality)
+        store = BurstStore(
+            data / "bursts",
+            quota,
+            jpeg_quality=cfg.storage.jpeg_quality,
+            trap=TrapIdentity(cfg.device.id, software=f"camtrap {__version__}"),
+            deployment=cfg.deployment,
+        )
     pictures = data / "pictures" if sim else None  # the demo keeps what it would publish
     mqtt = _mqtt(cfg, source, outbox, clock, model, battery, pictures)
     publishers: list[Publisher] = [mqtt]
@@ -400,6 +426,7 @@ def _service(
     finished: Callable[[], bool] = lambda: False,
     linger_s: float = 2.0,
     timeline: BootTimeline | None = None,
+    timekeeper: TimeKeeper | None = None,
 ) -> Service:
     return Service(
         trigger=trigger,
@@ -411,6 +438,8 @@ def _service(
         clock=clock,
         policy=TriggerPolicy(cfg.trigger.cooldown_s, cfg.trigger.max_pending),
         device_id=cfg.device.id,
+        deployment_id=cfg.deployment.id,
+        timekeeper=timekeeper,
         frames=cfg.camera.frames,
         interval_s=cfg.camera.interval_s,
         telemetry_s=cfg.telemetry.interval_s,

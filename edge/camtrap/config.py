@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from camtrap.core.deployment import Deployment
 from camtrap.errors import ConfigError
 from camtrap.tomlfile import read_toml
 from camtrap.tomlschema import parse_table, schema_reference
@@ -280,6 +281,21 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class TimeConfig:
+    trust_system_clock: bool = field(
+        default=False,
+        metadata=doc(
+            "the system clock is right although the kernel reports no NTP sync (a desktop "
+            'simulation, a GPS/PTP clock): bursts record time_source "system"'
+        ),
+    )
+    set_system_clock: bool = field(
+        default=True,
+        metadata=doc("set the Pi's clock from the MCU's TIME when nothing better (CAP_SYS_TIME)"),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceConfig = DeviceConfig()
     trigger: TriggerConfig = TriggerConfig()
@@ -294,6 +310,8 @@ class Config:
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     picture: PictureConfig = PictureConfig()
     notify: NotifyConfig = NotifyConfig()
+    deployment: Deployment = field(default_factory=Deployment)  # frozen, from core
+    time: TimeConfig = TimeConfig()
 
 
 def check_mode(cfg: Config, source: str) -> None:

@@ -28,9 +28,11 @@ from camtrap.core.ports import (
     OutboxPort,
     Publisher,
     StorePort,
+    TimeKeeper,
     TriggerSource,
 )
 from camtrap.core.thumbnail import ThumbnailError, ThumbnailSpec, thumbnail_for
+from camtrap.core.timebase import BurstTime
 from camtrap.core.trigger import TriggerPolicy, TriggerState, burst_done, on_trigger, tick
 from camtrap.core.types import BurstMeta, Frame, make_event_id
 from camtrap.errors import PeerError
@@ -102,6 +104,8 @@ class Service:
     frames: int
     interval_s: float
     telemetry_s: float = 3600.0
+    deployment_id: str = ""  # [deployment] id, carried by every hit
+    timekeeper: TimeKeeper | None = None  # where ``clock``'s time comes from; None: trusted
     plan: Plan | None = None
     on_result: OnResult | None = None
     finished: Callable[[], bool] = lambda: False
@@ -261,7 +265,16 @@ class Service:
         v = result.verdict
         self._count(v.decision, v.frames_classified)
         if v.decision == "hit":
-            hit = hit_of(meta, event_id, seq, result, self.device_id, self.detector.model)
+            hit = hit_of(
+                meta,
+                event_id,
+                seq,
+                result,
+                self.device_id,
+                self.detector.model,
+                deployment_id=self.deployment_id,
+                time_trusted=self._time_trusted(),
+            )
             self.outbox.add(hit, self._picture(event_id, result))
         self._store(event_id, meta, result)
         if v.decision == "hit":
@@ -292,11 +305,25 @@ class Service:
     def _tally(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
 
+    def _time_trusted(self) -> bool:
+        return self.timekeeper is None or self.timekeeper.status().trusted
+
+    def _burst_time(self, meta: BurstMeta) -> BurstTime | None:
+        return None if self.timekeeper is None else self.timekeeper.burst_time(meta.trigger_time)
+
     def _store(self, event_id: str, meta: BurstMeta, result: BurstResult) -> None:
         if self.store is None:
             return
         try:
-            self.store.save(event_id, meta, result.verdict, result.frames)
+            self.store.save(
+                event_id,
+                meta,
+                result.verdict,
+                result.frames,
+                time=self._burst_time(meta),
+                target_label=result.target_label,
+                model=self.detector.model,
+            )
         except Exception as e:  # a failed store must not lose the hit or stop the trap
             log.error("storing %s failed: %s", event_id, e)
 

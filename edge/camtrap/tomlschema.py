@@ -15,6 +15,7 @@ import re
 import types
 import typing
 from dataclasses import MISSING, fields, is_dataclass
+from datetime import datetime
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from camtrap.errors import ConfigError, Problems
@@ -49,7 +50,12 @@ def _parse_dataclass(cls: type, table: Any, source: str, prefix: str) -> Any:
         elif f.default is MISSING and f.default_factory is MISSING:
             found.add(ConfigError(source, path, "missing"))
     found.raise_any()
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as e:  # a section's own cross-field check (e.g. [deployment]): "key: why"
+        key, _, why = str(e).partition(": ")
+        where = f"{prefix}.{key}" if prefix and why else prefix or "(root)"
+        raise ConfigError(source, where, why or str(e)) from None
 
 
 def _parse_value(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any:
@@ -104,6 +110,8 @@ def _parse_scalar(tp: Any, value: Any, meta: Any, source: str, path: str) -> Any
             raise ConfigError(source, path, f"must be true or false, got {_kind(value)}")
         return value
     if tp is str:
+        if isinstance(value, datetime) and value.tzinfo is not None:  # TOML offset date-time
+            return value.isoformat()
         if not isinstance(value, str):
             raise ConfigError(source, path, f"must be a string, got {_kind(value)}")
         pattern = meta.get("pattern")

@@ -36,6 +36,7 @@ _KNOWN = {
     "output",
     "targets",
     "decision",
+    "taxa",  # label -> scientific name or blank/human/vehicle (the survey exports)
     "metrics",
     "training",
     "description",
@@ -162,6 +163,7 @@ def parse_card(raw: Any, source: str = "model.json") -> ModelCard:
         r.fail(unknown[0], f"unknown key (known: {', '.join(sorted(_KNOWN))})")
     if r.get("schema", str) != SCHEMA:
         r.fail("schema", f"must be {SCHEMA!r}, got {r.raw['schema']!r}")
+    _check_taxa(r)
     sha = r.get("sha256", str).lower()
     if not re.fullmatch(r"[0-9a-f]{64}", sha):
         r.fail("sha256", "must be 64 hex digits")
@@ -202,6 +204,14 @@ def _head(r: _Reader) -> CardHead:
         embedding=int(r.number("embedding", 1, 1_000_000)),
         classes=int(r.number("classes", 2, 1_000_000)),
     )
+
+
+def _check_taxa(r: _Reader) -> None:
+    """``taxa``: an object of label -> non-empty string (read by `camtrap export`)."""
+    taxa = r.get("taxa", dict, {})
+    for label, name in taxa.items():
+        if not isinstance(name, str) or not name.strip():
+            r.fail(f"taxa.{label}", "must be a non-empty string (a scientific name or blank)")
 
 
 def _nonempty(r: _Reader, key: str) -> str:

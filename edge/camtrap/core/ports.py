@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from camtrap.core.timebase import BurstTime, TimeStatus
 from camtrap.core.types import BurstMeta, Frame, Hit, Verdict
 from trapfw import atmodem
 
@@ -110,11 +111,29 @@ class OutboxPort(Protocol):
         ...
 
 
+class TimeKeeper(Protocol):
+    """Where the clock's time comes from (`camtrap.adapters.timesync.TrustedClock`)."""
+
+    def status(self) -> TimeStatus: ...
+
+    def burst_time(self, trigger_time: float) -> BurstTime:
+        """What a burst triggered at ``trigger_time`` records about its time."""
+        ...
+
+
 class StorePort(Protocol):
     """Where bursts are kept on the trap (frames and their verdict)."""
 
     def save(
-        self, event_id: str, meta: BurstMeta, verdict: Verdict, frames: Sequence[Frame]
+        self,
+        event_id: str,
+        meta: BurstMeta,
+        verdict: Verdict,
+        frames: Sequence[Frame],
+        *,
+        time: BurstTime | None = None,
+        target_label: str = "",
+        model: str = "",
     ) -> object: ...
 
     def hit_times(self) -> Sequence[float]:
