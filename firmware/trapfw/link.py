@@ -42,7 +42,7 @@ RESULT = 0x04  # Pi -> MCU: event_seq u24, verdict u8 (VERDICT_*)
 HIT = 0x05  # Pi -> MCU: the exact LoRa hit uplink bytes (opaque here)
 STATUS = 0x06  # MCU -> Pi: see status_body; Pi -> MCU with an empty body: a request
 SHUTDOWN = 0x07  # MCU -> Pi: request (kind 0); Pi -> MCU: ack (kind 1), then the Pi halts
-TIME = 0x08  # Pi -> MCU: unix seconds u32
+TIME = 0x08  # both ways: unix seconds u32, uncertainty s u16, source u8 (see time_body)
 ACK = 0x10  # seq = the acknowledged seq, empty body
 NACK = 0x11  # body: reason u8 (NACK_*)
 
@@ -70,6 +70,13 @@ VERDICT_HIT = 1
 VERDICT_ERROR = 2
 VERDICT_SKIPPED = 3  # the Pi dropped this trigger (cooldown, queue full)
 VERDICT_DONE = 4  # the Pi finished the burst without reporting its verdict
+
+TIME_LEN = 7
+TIME_DOUBT_UNKNOWN = 0xFFFF
+TIME_SRC_NTP = 0  # the Pi's clock, synchronised (NTP, GPS)
+TIME_SRC_CARRIED = 1  # the MCU's clock carried on from an earlier sync
+TIME_SRC_NETWORK = 2  # LoRaWAN DeviceTimeAns
+TIME_SRC_RTC = 3  # a battery-backed RTC chip
 
 SHUTDOWN_REQUEST = 0
 SHUTDOWN_ACK = 1
@@ -452,6 +459,11 @@ def body_error(mtype, body):
         return NAMES[mtype].lower() + " code " + str(body[top[0]]) + " unknown"
     if mtype == HELLO and not _printable(body[2:]):
         return "hello version not printable ascii"
+    if mtype == TIME and n > 4:  # the 7-byte form: its length and its source code
+        if n < TIME_LEN:
+            return "time of " + str(n) + " bytes: want 4 or " + str(TIME_LEN)
+        if body[6] > TIME_SRC_RTC:
+            return "time source " + str(body[6]) + " unknown"
     return None
 
 
@@ -529,10 +541,29 @@ def shutdown_body(kind):
     return bytes((kind,))
 
 
-def time_body(unix_s):
-    return struct.pack(">I", int(unix_s) & 0xFFFFFFFF)
+def time_body(unix_s, uncertainty_s=None, source=TIME_SRC_NTP):
+    """A clock reading for the peer: unix seconds, how far off it may be (None: unknown,
+    saturating at 18 h), and where it came from (TIME_SRC_*).
+
+    >>> parse_time_full(time_body(1795500000, 2.4, TIME_SRC_NETWORK))
+    (1795500000, 3, 2)
+    """
+    doubt = TIME_DOUBT_UNKNOWN
+    if uncertainty_s is not None:
+        doubt = min(TIME_DOUBT_UNKNOWN - 1, max(0, int(uncertainty_s + 0.999)))
+    return struct.pack(">IHB", int(unix_s) & 0xFFFFFFFF, doubt, source)
 
 
 def parse_time(body):
+    """Unix seconds only (what an old peer sent: 4 bytes)."""
     _valid(TIME, body)
     return struct.unpack(">I", body[:4])[0]
+
+
+def parse_time_full(body):
+    """-> (unix_s, uncertainty_s or None, source); a 4-byte body is the Pi's NTP time."""
+    _valid(TIME, body)
+    if len(body) < TIME_LEN:
+        return struct.unpack(">I", body[:4])[0], None, TIME_SRC_NTP
+    unix_s, doubt, source = struct.unpack(">IHB", body[:TIME_LEN])
+    return unix_s, (None if doubt == TIME_DOUBT_UNKNOWN else doubt), source

@@ -10,8 +10,10 @@ ends run one implementation. Three pieces:
   (``reader_restarts``) and the loop goes on; a port that fails (read or write) marks the link
   dead and the next `McuTriggerSource.wait` raises `LinkError`, so the service exits non-zero
   (and systemd restarts it) instead of running deaf.
-* `McuTriggerSource`: the `TriggerSource` port from TRIGGER frames. Sends HELLO and TIME at
-  start and READY on the first `wait`, answers each trigger with a RESULT (`report`, or
+* `McuTriggerSource`: the `TriggerSource` port from TRIGGER frames. Sends HELLO at start (and
+  TIME, only when the Pi's clock is synchronised), READY on the first `wait`; the MCU's TIME
+  (at the Pi's HELLO, before any TRIGGER) dates the Pi's clock when nothing better does;
+  answers each trigger with a RESULT (`report`, or
   ``done`` when the app does not report), and on the MCU's SHUTDOWN request runs ``linger``
   (the app: drain MQTT, bounded by ``[link] mqtt_linger_s``), acknowledges, waits for queued
   HITs to be acknowledged (bounded by ``[link] shutdown_hold_s``), and runs the halt command.
@@ -33,13 +35,16 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camtrap.core.pipeline import BurstResult
 from camtrap.core.ports import Clock, SerialPort
 from camtrap.core.types import BurstMeta
 from camtrap.errors import LinkError, UsageError
 from trapfw import link
+
+if TYPE_CHECKING:
+    from camtrap.adapters.timesync import TrustedClock
 
 log = logging.getLogger("camtrap.mcu")
 
@@ -180,6 +185,9 @@ class McuLink:
                 raise LinkError(f"mcu link: write failed: {e}") from None
 
 
+UNKNOWN_DOUBT_S = 3600.0  # an MCU that cannot say how far off it is: an hour, flagged in exports
+
+
 class McuTriggerSource:
     """The `TriggerSource` port fed by TRIGGER frames from the MCU."""
 
@@ -194,8 +202,11 @@ class McuTriggerSource:
         halt: Callable[[], None] | None = None,
         hold_s: float = 10.0,
         linger: Callable[[], object] | None = None,
+        timekeeper: TrustedClock | None = None,
     ) -> None:
         self.mcu, self.device_id, self.clock = mcu, device_id, clock
+        # the MCU's TIME dates this clock when nothing better does; None: the clock is trusted
+        self.timekeeper = timekeeper
         self.frame_interval_s = frame_interval_s
         self.halt, self.hold_s = halt, hold_s
         # run before acknowledging SHUTDOWN, bounded by its owner (the app drains MQTT there);
@@ -212,11 +223,24 @@ class McuTriggerSource:
         mcu.on(link.SHUTDOWN, self._on_shutdown)
         mcu.on(link.HELLO, self._on_hello)
         mcu.on(link.STATUS, self._on_status)
+        mcu.on(link.TIME, self._on_time)
 
     def start(self) -> None:
         self.mcu.start()
         self.mcu.send(link.HELLO, link.hello_body(link.ROLE_PI, VERSION))
-        self.mcu.send(link.TIME, link.time_body(self.clock.now()))
+        body = self._time_for_mcu()
+        if body is not None:
+            self.mcu.send(link.TIME, body)
+
+    def _time_for_mcu(self) -> bytes | None:
+        """Our time for the MCU's clock, only when it is synchronised: a Pi at 1970 must not
+        set the clock that is to date its bursts."""
+        if self.timekeeper is None:
+            return link.time_body(self.clock.now())
+        status = self.timekeeper.status()
+        if status.source not in ("ntp", "system"):
+            return None
+        return link.time_body(self.clock.now(), status.uncertainty_s, link.TIME_SRC_NTP)
 
     # -- the TriggerSource port
 
@@ -287,6 +311,15 @@ class McuTriggerSource:
     def _on_hello(self, msg: link.Msg) -> None:
         _, _, self.mcu_version = link.parse_hello(msg.body)
         log.info("mcu: %s", self.mcu_version)
+
+    def _on_time(self, msg: link.Msg) -> None:
+        """The MCU's clock (sent when the Pi says HELLO, before any TRIGGER)."""
+        unix_s, doubt, source = link.parse_time_full(msg.body)
+        if self.timekeeper is None:
+            return
+        doubt_s = float(doubt) if doubt is not None else UNKNOWN_DOUBT_S
+        if self.timekeeper.on_mcu_time(float(unix_s), doubt_s):
+            log.info("time: from the MCU (source %d, +/- %.0f s)", source, doubt_s)
 
     def _on_status(self, msg: link.Msg) -> None:
         if not msg.body:
@@ -365,7 +398,10 @@ def halt_command(command: str) -> Callable[[], None] | None:
 
 
 def open_trigger_source(
-    cfg: Any, clock: Clock, halt: Callable[[], None] | None = None
+    cfg: Any,
+    clock: Clock,
+    halt: Callable[[], None] | None = None,
+    timekeeper: TrustedClock | None = None,
 ) -> McuTriggerSource:
     """The trigger source for ``[trigger] source = "mcu"``, started.
 
@@ -385,6 +421,7 @@ def open_trigger_source(
         max_queued=max(1, cfg.trigger.max_pending + 1),
         halt=halt or halt_command(lc.halt_command),
         hold_s=lc.shutdown_hold_s,
+        timekeeper=timekeeper,
     )
     src.start()
     return src

@@ -232,6 +232,7 @@ class TrustedClock:
             "uncertainty_s": doubt,
         }
         try:
+            self.sync_log.parent.mkdir(parents=True, exist_ok=True)
             with open(self.sync_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(line) + "\n")
         except OSError as e:  # dating old bursts is a nicety; never stop the trap for it
