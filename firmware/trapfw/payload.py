@@ -50,6 +50,7 @@ import struct
 from trapfw.payload_core import (
     AGE_MAX_S,
     AGE_MINUTES_FLAG,
+    AGE_UNKNOWN,
     BATTERY_MAX_MV,
     BATTERY_MIN_MV,
     BATTERY_STEP_MV,
@@ -81,6 +82,7 @@ from trapfw.payload_core import (
 __all__ = [
     "AGE_MAX_S",
     "AGE_MINUTES_FLAG",
+    "AGE_UNKNOWN",
     "BATTERY_MAX_MV",
     "BATTERY_MIN_MV",
     "BATTERY_STEP_MV",
@@ -215,7 +217,8 @@ def _score_byte(score):
 
 
 def encode_hit(event_seq, class_code, score, frames_agreeing, frames_classified, battery_mv, age_s):
-    """The 11-byte hit uplink (send on FPORT_HIT). ``battery_mv`` may be None (unknown)."""
+    """The 11-byte hit uplink (send on FPORT_HIT). ``battery_mv`` and ``age_s`` may be None
+    (unknown)."""
     _check_int("event_seq", event_seq, 0, EVENT_SEQ_MAX)
     _check_int("frames_classified", frames_classified, 0, 255)
     _check_int("frames_agreeing", frames_agreeing, 0, frames_classified)
@@ -278,8 +281,9 @@ def decode(fport, data, recv_time=None):
     """Decode an uplink by FPort. ``recv_time`` (unix s) adds the hit's ``time``."""
     if fport == FPORT_HIT:
         out = decode_hit(data)
-        if recv_time is not None:
-            out["time"] = iso_utc(recv_time - out["age_s"])
+        if recv_time is not None:  # an unknown age: the receive time is the best there is
+            age = out["age_s"]
+            out["time"] = iso_utc(recv_time - (0 if age is None else age))
         return out
     if fport == FPORT_HEARTBEAT:
         return decode_heartbeat(data)

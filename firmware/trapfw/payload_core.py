@@ -30,7 +30,8 @@ BATTERY_STEP_MV = const(20)
 BATTERY_UNKNOWN = const(255)
 BATTERY_MAX_MV = BATTERY_MIN_MV + 254 * BATTERY_STEP_MV  # 7080
 AGE_MINUTES_FLAG = const(0x8000)
-AGE_MAX_S = const(0x7FFF * 60)  # 22.7 days; older ages saturate here
+AGE_UNKNOWN = const(0xFFFF)  # "age unknown": an unknown clock, or older than AGE_MAX_S
+AGE_MAX_S = const(0x7FFE * 60)  # 22.7 days; an older age is sent as unknown, not as this
 CLASS_NONE = const(255)
 TEMP_UNKNOWN = const(-128)
 
@@ -63,13 +64,21 @@ def _battery_mv(q):
 
 
 def _age_word(age_s):
+    """None (unknown) or an age beyond AGE_MAX_S -> AGE_UNKNOWN: a saturated age would date a
+    late hit up to 22.7 days early, an explicit unknown makes the receiver use its own time."""
+    if age_s is None:
+        return AGE_UNKNOWN
     _check_int("age_s", age_s, 0, 1 << 62)
     if age_s <= 0x7FFF:
         return age_s
-    return AGE_MINUTES_FLAG | min(age_s // 60, 0x7FFF)
+    if age_s > AGE_MAX_S:
+        return AGE_UNKNOWN
+    return AGE_MINUTES_FLAG | (age_s // 60)
 
 
 def _age_s(word):
+    if word == AGE_UNKNOWN:
+        return None
     if word & AGE_MINUTES_FLAG:
         return (word & 0x7FFF) * 60
     return word
@@ -115,11 +124,14 @@ def _check_frame(kind, data, length):
 
 
 def restamp_age(data, extra_s):
-    """The hit bytes ``data`` with ``extra_s`` seconds added to the event's age."""
+    """The hit bytes ``data`` with ``extra_s`` seconds added to the event's age (an unknown
+    age stays unknown; one that grows past AGE_MAX_S becomes unknown)."""
     _check_frame("hit", data, HIT_LEN)
     _check_int("extra_s", extra_s, 0, 1 << 62)
-    age = _age_s((data[9] << 8) | data[10]) + extra_s
-    return bytes(data[:9]) + struct.pack(">H", _age_word(min(age, AGE_MAX_S)))
+    age = _age_s((data[9] << 8) | data[10])
+    if age is not None:
+        age += extra_s
+    return bytes(data[:9]) + struct.pack(">H", _age_word(age))
 
 
 def _uint24(data, at):

@@ -26,8 +26,10 @@ def expected_battery(mv: int | None) -> int | None:
     return 2000 + 20 * ((clamped - 2000 + 10) // 20)
 
 
-def expected_age(age: int) -> int:
-    return age if age <= 32767 else min(age // 60, 32767) * 60
+def expected_age(age: int) -> int | None:
+    if age > payload.AGE_MAX_S:
+        return None  # sent as "age unknown", never saturated
+    return age if age <= 32767 else age // 60 * 60
 
 
 @st.composite

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from camtrap.adapters.outbox import Outbox
+from camtrap.adapters.timesync import reading
 from camtrap.config import LoraConfig
 from camtrap.core.hit_uplink import class_code, hit_uplink
 from camtrap.core.ports import Clock, Modem
@@ -92,7 +93,8 @@ class LoraPublisher:
             if hit.event_id in self._offered:
                 continue
             try:
-                data = hit_uplink(hit, self.clock.now(), self.battery_mv)
+                now, trusted = reading(self.clock)
+                data = hit_uplink(hit, now, self.battery_mv, trusted)
             except payload.PayloadError as e:
                 log.error("hit %s cannot be encoded for LoRa (%s): dropped", hit.event_id, e)
                 self.outbox.mark_sent(hit.event_id, self.sink)

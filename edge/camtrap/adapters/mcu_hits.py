@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from camtrap.adapters.mcu_link import McuLink
+from camtrap.adapters.timesync import reading
 from camtrap.core.hit_uplink import hit_uplink
 from camtrap.core.ports import Clock
 from trapfw import link
@@ -51,7 +52,8 @@ class McuHitPublisher:
             if hit.event_id in flying:
                 continue
             battery_mv = self.battery() if self.battery is not None else None
-            body = hit_uplink(hit, self.clock.now(), battery_mv)
+            now, trusted = reading(self.clock)  # an unknown clock: "age unknown", never wrong
+            body = hit_uplink(hit, now, battery_mv, trusted)
             with self._lock:
                 self._in_flight[body] = hit.event_id
             self.mcu.send(link.HIT, body)

@@ -11,6 +11,7 @@ HIT message, to the MCU, which forwards them unchanged::
 
 from __future__ import annotations
 
+from camtrap.core.timebase import age_s
 from camtrap.core.types import Hit
 from trapfw import payload
 
@@ -20,8 +21,11 @@ def class_code(label: str) -> int:
     return int(payload.code_for(label))
 
 
-def hit_uplink(hit: Hit, now: float, battery_mv: int | None = None) -> bytes:
-    """Encode ``hit`` as it stands at ``now`` (age = now - trigger time, never negative).
+def hit_uplink(
+    hit: Hit, now: float, battery_mv: int | None = None, now_trusted: bool = True
+) -> bytes:
+    """Encode ``hit`` as it stands at ``now`` (age = now - trigger time, never negative; "age
+    unknown" when either clock is unknown or the age absurd, `camtrap.core.timebase.age_s`).
 
     Raises ``trapfw.payload.PayloadError`` naming the field when the hit cannot be encoded.
     """
@@ -33,6 +37,6 @@ def hit_uplink(hit: Hit, now: float, battery_mv: int | None = None) -> bytes:
             min(hit.frames_agreeing, 255),
             min(hit.frames_classified, 255),
             battery_mv,
-            max(0, round(now - hit.time)),
+            age_s(hit.time, hit.time_trusted, now, now_trusted),
         )
     )

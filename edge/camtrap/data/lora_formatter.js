@@ -105,7 +105,7 @@ function camtrapDecodeHit(bytes, warnings) {
     frames_agreeing: agreeing,
     frames_classified: classified,
     battery_mv: camtrapBattery(bytes[8]),
-    age_s: ageWord >= 32768 ? (ageWord - 32768) * 60 : ageWord
+    age_s: ageWord === 65535 ? null : ageWord >= 32768 ? (ageWord - 32768) * 60 : ageWord
   };
 }
 
@@ -136,7 +136,10 @@ function camtrapDecode(input, warnings) {
     var hit = camtrapDecodeHit(bytes, warnings);
     var recv = camtrapRecvSeconds(input.recvTime);
     if (recv !== null) {
-      hit.time = camtrapIso(recv - hit.age_s);
+      hit.time = camtrapIso(recv - (hit.age_s === null ? 0 : hit.age_s));
+    }
+    if (hit.age_s === null) {
+      warnings.push("age unknown (the trap's clock was not set): time is the receive time");
     }
     var vars = input.variables;
     if (vars && typeof vars.device_id === "string" && vars.device_id !== "") {

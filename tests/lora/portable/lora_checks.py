@@ -72,14 +72,22 @@ def check_extreme_hits_fit_11_bytes_and_round_trip():
         assert d["battery_mv"] == mv
 
 
-def check_age_counts_seconds_then_minutes_and_saturates():
+def check_age_counts_seconds_then_minutes_then_is_unknown():
     def age(a):
         return payload.decode(FPORT_HIT, payload.encode_hit(1, 1, 0.5, 1, 1, None, a))["age_s"]
 
     assert age(0) == 0 and age(32767) == 32767
     assert age(32768) == 32760  # minutes from here: rounded down to the minute
     assert age(86400) == 86400
-    assert age(10**9) == payload.AGE_MAX_S == 0x7FFF * 60
+    assert age(payload.AGE_MAX_S) == payload.AGE_MAX_S == 0x7FFE * 60
+    assert age(payload.AGE_MAX_S + 60) is None  # never a saturated age: "unknown"
+    assert age(10**9) is None and age(None) is None
+    unknown = payload.encode_hit(1, 1, 0.5, 1, 1, None, None)
+    assert payload.restamp_age(unknown, 600) == unknown  # unknown stays unknown
+    near = payload.encode_hit(1, 1, 0.5, 1, 1, None, payload.AGE_MAX_S)
+    assert payload.decode(FPORT_HIT, payload.restamp_age(near, 3600))["age_s"] is None
+    decoded = payload.decode(FPORT_HIT, unknown, 1795500000)
+    assert decoded["time"] == "2026-11-24T06:00:00Z"  # the receive time
 
 
 def check_battery_quantises_to_20_mv_and_none_is_unknown():
