@@ -190,6 +190,7 @@ def pi_config(tmp_path: Path, link_port: str, broker: Any) -> Any:
             },
             "link": {"port": link_port, "halt_command": "", "shutdown_hold_s": 5.0},
             "lora": {"enabled": True, "via": "mcu"},
+            "time": {"set_system_clock": False},  # never the test machine's clock
         },
         "<test>",
     )
