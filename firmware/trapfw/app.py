@@ -211,7 +211,7 @@ def _event_of(msg):
         if t == link.STATUS:
             return ("status_req", None)
         if t == link.TIME:
-            return ("time", link.parse_time(body))
+            return ("time", link.parse_time_full(body))
     except link.FrameError:
         return None
     return None

@@ -47,7 +47,7 @@ EVENTS = (
     "halt",  # the Pi's halt signal went high
     "uplinked",  # value: a queued hit's bytes the radio is done with (sent, or folded)
     "link_fail",  # a message to the Pi was given up after its retries
-    "time",  # value: unix seconds from the Pi
+    "time",  # value: (unix s, uncertainty s or None, link.TIME_SRC_*): the Pi, network, RTC
     "status_req",  # the Pi asked for STATUS
     "temp",  # value: MCU temperature, degrees C (None: no sensor)
 )
@@ -91,8 +91,12 @@ VOLATILE = (
     "index",
     "acked",
     "reason",
+    "time_doubt",
+    "time_set",
     "temp_c",
 )
+CLOCK_PPM = 20000  # the ESP32's RTC on its internal RC oscillator: ~2 % (a crystal: ~20 ppm)
+EARLIEST_UNIX = 1735689600  # 2025-01-01: a clock before this was never set
 
 
 class State:
@@ -115,7 +119,9 @@ class State:
         self.index = 0  # triggers sent in this power cycle
         self.acked = False  # the Pi acked SHUTDOWN
         self.reason = ""  # the last fault reason
-        self.time_offset = None  # unix seconds minus MCU seconds, once the Pi sent TIME
+        self.time_offset = None  # unix seconds minus MCU seconds, once a time source said
+        self.time_doubt = 0  # how far off that time was, s
+        self.time_set = 0  # when (MCU seconds) it was set
         self.temp_c = None  # the last temperature reading
         for key in values:
             if key not in PERSISTENT and key not in VOLATILE:
@@ -357,11 +363,37 @@ def _uplinked(state, value, now):
 
 
 def _hello(state, value, now):
-    return state, [("send", link.HELLO, link.hello_body(link.ROLE_MCU, "trapfw"))]
+    """The Pi booted: HELLO back, and the time when known (it reaches the Pi before any
+    TRIGGER: one message in flight at a time, in order), so its bursts carry a real date."""
+    acts = [("send", link.HELLO, link.hello_body(link.ROLE_MCU, "trapfw"))]
+    told = clock_now(state, now)
+    if told is not None:
+        acts.append(("send", link.TIME, link.time_body(told[0], told[1], link.TIME_SRC_CARRIED)))
+    return state, acts
 
 
 def _time(state, value, now):
-    return state.replace(time_offset=int(value) - now // 1000), []
+    """A time source spoke (the Pi's synchronised clock, the network's DeviceTimeAns, an RTC):
+    take it unless it is implausible or less sure than what the MCU already carries."""
+    unix_s, doubt, _ = value
+    doubt = 1 if doubt is None else doubt
+    if unix_s < EARLIEST_UNIX:
+        return state, []
+    carried = clock_now(state, now)
+    if carried is not None and carried[1] < doubt:
+        return state, []
+    return state.replace(
+        time_offset=int(unix_s) - now // 1000, time_doubt=doubt, time_set=now // 1000
+    ), []
+
+
+def clock_now(state, now):
+    """(unix s, uncertainty s) of the MCU's clock now, or None when no source ever set it;
+    the doubt grows with the oscillator's drift since the time was set."""
+    if state.time_offset is None:
+        return None
+    elapsed = max(0, now // 1000 - state.time_set)
+    return now // 1000 + state.time_offset, state.time_doubt + 1 + elapsed * CLOCK_PPM // 1000000
 
 
 def _temp(state, value, now):

@@ -21,6 +21,7 @@ import time
 import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -36,7 +37,7 @@ from camtrap.sim.bursts import discover
 from camtrap.sim.replay_camera import ReplayCamera
 from tests.conftest import wait_for
 from tests.lora.fake_modem import FakeModem
-from trapfw import app, payload, radio, settings, state
+from trapfw import app, link, payload, radio, settings, state
 
 ROOT = Path(__file__).resolve().parents[2]
 LEOPARD = ROOT / "demo/bursts/leopard/leopard-s7-000"
@@ -83,8 +84,9 @@ class PiBoard:
     high (``dtoverlay=gpio-poweroff``). Cutting the power of a running service is recorded.
     """
 
-    def __init__(self, cfg: Any, detector: Any, bursts: list[Path]) -> None:
+    def __init__(self, cfg: Any, detector: Any, bursts: list[Path], clock: Any = None) -> None:
         self.cfg, self.detector, self.bursts = cfg, detector, list(bursts)
+        self.clock = clock  # the Pi's system clock; None: the real one
         self.boots = 0
         self.halted = threading.Event()
         self.cut_while_running = 0
@@ -112,7 +114,7 @@ class PiBoard:
     def _boot(self) -> None:
         burst = discover([self.bursts.pop(0)])
         camera = ReplayCamera(burst, tuple(self.detector.classifier.input_size))
-        ports = FieldPorts(camera=camera, halt=self._stop.set)
+        ports = FieldPorts(camera=camera, halt=self._stop.set, clock=self.clock)
         try:
             run_field(self.cfg, "<test>", self.detector, self._stop, ports)
         except BaseException as e:  # reported by the test
@@ -197,7 +199,9 @@ def pi_config(tmp_path: Path, link_port: str, broker: Any) -> Any:
 
 
 @contextmanager
-def running_mcu(mcu: McuBoard, fw_cfg: Any, modem_path: str) -> Iterator[app.App]:
+def running_mcu(
+    mcu: McuBoard, fw_cfg: Any, modem_path: str, mcu_time: float | None = None
+) -> Iterator[app.App]:
     """The firmware started as trapfw.hal.main() does, its loop in a thread while in use.
 
     The radio is the real `LoraRadio` (uplink scheduler + LoRa-E5 AT driver), built lazily
@@ -211,6 +215,8 @@ def running_mcu(mcu: McuBoard, fw_cfg: Any, modem_path: str) -> Iterator[app.App
 
     fw = app.App(mcu, fw_cfg, state.Ring(state.MemSlots()), app.LazyRadio(lora))
     fw.start(now_ms(), "cold")
+    if mcu_time is not None:  # what the network's DeviceTimeAns (or an RTC) gave the MCU
+        fw.dispatch(("time", (int(mcu_time), 2, link.TIME_SRC_NETWORK)), now_ms())
     stop = threading.Event()
 
     def loop() -> None:
@@ -310,3 +316,54 @@ def test_a_pir_event_runs_mcu_pi_mqtt_and_lora_end_to_end(
         assert outbox.count_pending() == 0
     finally:
         outbox.close()
+
+
+class Clock1970:
+    """A Pi without an RTC or network at boot: its clock starts at 1970 and runs from there."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return 10.0 + (time.monotonic() - self._t0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def test_a_pi_booting_at_1970_dates_every_record_with_the_mcus_time(
+    tmp_path, link_pty, mosquitto, mqtt_subscriber
+):
+    master, link_port = link_pty
+    cfg = pi_config(tmp_path, link_port, mosquitto)
+    detector = build_detector(cfg.model, cfg.verdict)
+    fw_cfg = settings.validate(
+        {"device_id": DEVICE, "mode": "power-gated", "lockout_s": 0, "modem": "lora-e5"}
+    )
+    sub = mqtt_subscriber(mosquitto.host, mosquitto.port, f"camtrap/{DEVICE}/hit")
+    pi = PiBoard(cfg, detector, [LEOPARD, EMPTY], clock=Clock1970())
+    mcu = McuBoard(pi, master)
+    real = time.time()  # the MCU's clock, set by the network before the first event
+    with FakeModem("lora-e5") as modem, running_mcu(mcu, fw_cfg, modem.path, real) as fw:
+        one_event(mcu, pi, 1)
+        [raw] = until(lambda: sub.payloads(f"camtrap/{DEVICE}/hit"), 5.0, "the MQTT hit")
+        [uplink] = until(lambda: hit_uplinks(modem), 5.0, "the hit's LoRa uplink")
+        one_event(mcu, pi, 2)
+    elapsed = time.time() - real
+
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "pi/bursts").rglob("burst.json")]
+    assert len(stored) == 2
+    for record in stored:
+        assert record["time_source"] == "mcu"
+        assert 2 <= record["time_uncertainty_s"] <= 10
+        trigger = datetime.fromisoformat(record["trigger_time"].replace("Z", "+00:00"))
+        assert real - 2 <= trigger.timestamp() <= real + elapsed + 2  # the MCU's time, not 1970
+    assert not list((tmp_path / "pi/bursts").glob("undated/*"))
+    hit = json.loads(raw)
+    hit_time = datetime.fromisoformat(hit["time"].replace("Z", "+00:00")).timestamp()
+    assert real - 2 <= hit_time <= real + elapsed + 2
+    assert hit["age_s"] is not None and 0 <= hit["age_s"] <= elapsed + 2  # not 1.8e9 s
+    assert uplink["age_s"] is not None and uplink["age_s"] <= elapsed + 2
+    syncs = [json.loads(x) for x in (tmp_path / "pi/timesync.jsonl").read_text().splitlines()]
+    assert len(syncs) == 2 and {s["source"] for s in syncs} == {"mcu"}  # one per boot
+    assert fw.state.time_offset is not None

@@ -20,7 +20,7 @@ SAMPLES = {
     "halt": (None,),
     "uplinked": (HIT, None),
     "link_fail": (None,),
-    "time": (1795000000,),
+    "time": ((1795000000, 2, link.TIME_SRC_NETWORK), (1795000000, None, link.TIME_SRC_NTP)),
     "status_req": (None,),
     "temp": (21, None),
 }

@@ -26,6 +26,7 @@ PORTABLE = [
     "test_fw_app",
     "test_fw_radio",
     "test_fw_schedule",
+    "test_fw_time",
 ]
 
 RUNNER = """

@@ -1,0 +1,54 @@
+"""The MCU carries the time between the Pi's boots and tells it at HELLO (portable: CPython
+and the MicroPython VM)."""
+
+from fwkit import booted, sends
+
+from trapfw import fsm, link
+
+REAL = 1795500000  # 2026-11-24
+
+
+def _told(actions):
+    times = sends(actions, link.TIME)
+    return [link.parse_time_full(body) for _, _, body in times]
+
+
+def test_an_mcu_that_never_learnt_the_time_tells_the_pi_nothing():
+    s = booted()
+    s, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 2000)
+    assert sends(acts, link.HELLO) and _told(acts) == []
+
+
+def test_the_network_time_is_carried_and_sent_at_hello_with_a_growing_doubt():
+    s = booted()
+    s, acts = fsm.step(s, ("time", (REAL, 2, link.TIME_SRC_NETWORK)), 10_000)
+    assert acts == []
+    _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 20_000)
+    assert _told(acts) == [(REAL + 10, 3, link.TIME_SRC_CARRIED)]
+    _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 10_000 + 6 * 3600 * 1000)
+    ((unix, doubt, _),) = _told(acts)
+    assert unix == REAL + 6 * 3600
+    assert doubt == 3 + 6 * 3600 * fsm.CLOCK_PPM // 1000000  # 2 % of 6 h: 432 s more
+
+
+def test_an_unset_or_less_sure_time_does_not_replace_the_carried_one():
+    s = booted()
+    s, _ = fsm.step(s, ("time", (42, 1, link.TIME_SRC_NTP)), 5000)  # a Pi at 1970
+    assert fsm.clock_now(s, 5000) is None
+    s, _ = fsm.step(s, ("time", (REAL, 1, link.TIME_SRC_NTP)), 5000)
+    s2, _ = fsm.step(s, ("time", (REAL + 999, 3600, link.TIME_SRC_CARRIED)), 6000)
+    assert fsm.clock_now(s2, 6000) == (REAL + 1, 2)  # the vaguer one was ignored
+    s3, _ = fsm.step(s, ("time", (REAL + 100, None, link.TIME_SRC_RTC)), 6000)
+    assert fsm.clock_now(s3, 6000) == (REAL + 100, 2)  # no doubt given: 1 s
+
+
+def test_time_bodies_round_trip_and_old_4_byte_bodies_still_read():
+    assert link.parse_time_full(link.time_body(REAL, None, link.TIME_SRC_RTC)) == (
+        REAL,
+        None,
+        link.TIME_SRC_RTC,
+    )
+    assert link.parse_time_full(link.time_body(REAL, 10**9)) == (REAL, 0xFFFE, link.TIME_SRC_NTP)
+    assert link.parse_time_full(bytes(link.time_body(REAL)[:4])) == (REAL, None, link.TIME_SRC_NTP)
+    assert link.body_error(link.TIME, bytes(5)) == "time of 5 bytes: want 4 or 7"
+    assert link.body_error(link.TIME, bytes(6) + bytes((9,))) == "time source 9 unknown"
