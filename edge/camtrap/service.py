@@ -207,6 +207,8 @@ class Service:
         out.update(self.camera.counters())  # the field camera's capture counts
         out.update(self.trigger.counters())  # the MCU's battery_mv
         out.update(self._storage())
+        if self.timekeeper is not None:  # so a 1970 "time" in telemetry reads as what it is
+            out["time_source"] = self.timekeeper.status().source
         return out
 
     def _storage(self) -> dict[str, Counter]:

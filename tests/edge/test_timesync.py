@@ -113,3 +113,16 @@ def test_a_clock_jump_back_a_day_does_not_restart_the_days_hit_count():
     count = add_hit(count, yesterday)
     assert count == DayCount(today, 3)
     assert count_on(count, tomorrow) == 0  # a new day does restart it
+
+
+def test_ntp_coming_up_later_in_the_boot_is_logged_once_for_the_exports(tmp_path):
+    log = tmp_path / "timesync.jsonl"
+    base, clock, state = make(start=10.0, sync_log=log)
+    assert clock.status().source == "none" and not log.exists()
+    base.advance(30.0)
+    state["synced"] = True
+    base.set(REAL)  # chrony stepped the clock
+    assert clock.status().source == "ntp"
+    clock.now()
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [(x["source"], x["time"], x["monotonic_s"]) for x in lines] == [("ntp", REAL, 30.0)]

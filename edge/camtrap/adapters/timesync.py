@@ -124,6 +124,7 @@ class TrustedClock:
         self._lock = threading.Lock()
         self._last: tuple[float, float] | None = None  # (wall, monotonic) of the last reading
         self._last_source = ""
+        self._ntp_seen = False
         self.backsteps = 0
 
     # -- the Clock port
@@ -170,18 +171,13 @@ class TrustedClock:
         log.info("time: set from the MCU (+/- %.0f s)", uncertainty_s)
         return True
 
-    def note_ntp(self) -> None:
-        """Log a sync when the kernel first reports NTP in this process (dates earlier
-        unknown-clock bursts of this boot in exports)."""
-        synced, error = self._ntp()
-        if synced and self._last_source != "ntp":
-            mono = self.base.monotonic()
-            self._log_sync(mono, self.base.now(), "ntp", error)
-
     # -- internals
 
     def _status(self, mono: float) -> TimeStatus:
         synced, error = self._ntp()
+        if synced and not self._ntp_seen:  # NTP came up: date this boot's unknown-clock bursts
+            self._ntp_seen = True
+            self._log_sync(mono, self.base.now(), "ntp", error)
         return choose(
             ntp_synced=synced,
             ntp_error_s=error,
