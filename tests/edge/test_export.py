@@ -387,3 +387,27 @@ def test_labels_map_to_observation_types_and_names():
     assert observation_kind("Person", TAXA) == ("human", "")
     assert observation_kind("empty", {}) == ("blank", "")
     assert observation_kind("wolverine", TAXA) == ("unknown", "")
+
+
+def test_a_hit_of_a_label_group_takes_the_groups_taxon():
+    from camtrap.core.camtrap_dp import build_tables
+    from camtrap.core.survey import burst_from_record
+
+    record = {
+        "event_id": "r-1",
+        "trigger_time": "2026-11-24T06:00:00Z",
+        "verdict": {
+            "verdict": "hit",
+            "target_score": 0.8,
+            "target": "leopard",
+            "target_label": "jaguar",
+            "top_label": "jaguar",
+            "top_score": 0.6,
+            "frames": [{"index": 0, "name": "000.jpg", "top_label": "jaguar"}],
+        },
+    }
+    burst = burst_from_record(record, "b", ["000.jpg"])
+    tables = build_tables([burst], TAXA, AMUR)  # type: ignore[list-item]
+    (event,) = tables.observations
+    assert event["scientificName"] == "Panthera pardus orientalis"
+    assert event["observationComments"] == "model label: jaguar (target leopard)"

@@ -253,7 +253,10 @@ def _media_row(b: SurveyBurst, f: SurveyFrame, d: Deployment) -> Row:
 
 def _event_observation(b: SurveyBurst, d: Deployment, taxa: Mapping[str, str]) -> Row:
     assert b.time is not None and b.end_time is not None
-    row = _classified(b, d, taxa, _burst_label(b), _burst_score(b))
+    label = _burst_label(b, taxa)
+    row = _classified(b, d, taxa, label, _burst_score(b))
+    if b.verdict == "hit" and b.target_label and b.target_label != label:
+        row["observationComments"] = f"model label: {b.target_label} (target {label})"
     row |= {
         "observationID": b.event_id,
         "eventStart": stamp(b.time, d),
@@ -273,7 +276,7 @@ def _frame_observation(
     b: SurveyBurst, f: SurveyFrame, d: Deployment, taxa: Mapping[str, str]
 ) -> Row:
     assert b.time is not None and f.box is not None
-    label = b.target_label if b.verdict == "hit" and b.target_label else f.top_label
+    label = _burst_label(b, taxa) if b.verdict == "hit" else f.top_label
     score = f.target_score if b.verdict == "hit" else f.top_score
     x, y, w, h = f.box
     row = _classified(b, d, taxa, label, score)
@@ -309,8 +312,15 @@ def _classified(
     }
 
 
-def _burst_label(b: SurveyBurst) -> str:
-    return b.target_label if b.verdict == "hit" and b.target_label else b.top_label
+def _burst_label(b: SurveyBurst, taxa: Mapping[str, str] | None = None) -> str:
+    """A hit's target (its group name first: the Amur preset's ``leopard`` when a jaguar
+    reading scored), else the top label."""
+    if b.verdict == "hit":
+        if b.target_name and taxa is not None and lookup_taxon(b.target_name, taxa):
+            return b.target_name
+        if b.target_label:
+            return b.target_label
+    return b.top_label
 
 
 def _burst_score(b: SurveyBurst) -> float:

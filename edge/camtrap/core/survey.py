@@ -58,7 +58,7 @@ class SurveyBurst:
     time_uncertainty_s: float | None
     verdict: str  # hit / miss / error
     target_score: float
-    target_label: str
+    target_label: str  # the model label that scored for the target
     top_label: str
     top_score: float
     model: str
@@ -67,6 +67,7 @@ class SurveyBurst:
     boot_id: str = ""
     monotonic_s: float | None = None
     time_corrected: bool = False
+    target_name: str = ""  # the target (or label group, e.g. the Amur preset's "leopard")
 
     @property
     def end_time(self) -> float | None:
@@ -128,6 +129,7 @@ def _burst(record: Any, key: str, files: Sequence[str], model: str) -> SurveyBur
         deployment=_deployment(record.get("deployment")),
         boot_id=_str(record, "boot_id"),
         monotonic_s=_opt_number(record.get("monotonic_s")),
+        target_name=_str(v, "target"),
     )
 
 
