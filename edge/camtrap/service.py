@@ -325,6 +325,7 @@ class Service:
                 time=self._burst_time(meta),
                 target_label=result.target_label,
                 model=self.detector.model,
+                target=result.target,
             )
         except Exception as e:  # a failed store must not lose the hit or stop the trap
             log.error("storing %s failed: %s", event_id, e)

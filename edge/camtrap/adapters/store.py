@@ -134,12 +134,14 @@ class BurstStore:
         time: BurstTime | None = None,
         target_label: str = "",
         model: str = "",
+        target: str = "",
     ) -> Path:
         """Store a burst atomically, then enforce the quota. Returns the burst directory.
 
         ``time`` says where the trigger time came from (unset: a trusted clock, as before
-        time sources were recorded); ``target_label`` and ``model`` go into the record."""
-        extra = Extra(time, target_label, model)
+        time sources were recorded); ``target_label`` (the model label that scored),
+        ``target`` (the target or label group it scored for) and ``model`` go into the record."""
+        extra = Extra(time, target_label, model, target)
         files = self._files(event_id, meta, verdict, frames, extra)
         day = _day(meta.trigger_time) if extra.dated else UNDATED
         final = self.root / day / _safe_name(event_id)
@@ -332,6 +334,7 @@ class Extra:
     time: BurstTime | None = None
     target_label: str = ""
     model: str = ""
+    target: str = ""
 
     @property
     def dated(self) -> bool:
@@ -367,6 +370,8 @@ def burst_record(
     if extra.model:
         record["model"] = extra.model
     record["verdict"] = verdict_record(verdict, extra.target_label, names or {}, times or {})
+    if extra.target:
+        record["verdict"]["target"] = extra.target
     return record
 
 

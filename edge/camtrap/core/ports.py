@@ -134,6 +134,7 @@ class StorePort(Protocol):
         time: BurstTime | None = None,
         target_label: str = "",
         model: str = "",
+        target: str = "",
     ) -> object: ...
 
     def hit_times(self) -> Sequence[float]:
