@@ -109,4 +109,5 @@ def _scored(b: SurveyBurst, f: SurveyFrame) -> list[tuple[str, float]]:
         pairs[f.top_label] = f.top_score
     if b.target_label:
         pairs[b.target_label] = max(pairs.get(b.target_label, 0.0), f.target_score)
-    return sorted(pairs.items(), key=lambda p: (-p[1], p[0]))
+    ranked = sorted(pairs.items(), key=lambda p: (-p[1], p[0]))
+    return ranked[:1] + [p for p in ranked[1:] if round(p[1], 4) > 0]  # no 0.0 readings
