@@ -228,6 +228,7 @@ def _rebase(state, shift):
         next_heartbeat=state.next_heartbeat + shift,
         lockout_until=max(0, state.lockout_until + shift),
         time_offset=offset,
+        time_set=state.time_set + shift // 1000,  # MCU seconds: moved with its clock
     )
 
 

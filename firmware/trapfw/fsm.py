@@ -81,6 +81,8 @@ PERSISTENT = (
     "queue",
     "queue_at",
     "time_offset",  # the wall clock survives a deep-sleep reset: the schedule needs it
+    "time_doubt",  # and how sure it is, for the Pi's records
+    "time_set",
 )
 VOLATILE = (
     "name",
@@ -91,8 +93,6 @@ VOLATILE = (
     "index",
     "acked",
     "reason",
-    "time_doubt",
-    "time_set",
     "temp_c",
 )
 CLOCK_PPM = 20000  # the ESP32's RTC on its internal RC oscillator: ~2 % (a crystal: ~20 ppm)
@@ -375,16 +375,17 @@ def _hello(state, value, now):
 def _time(state, value, now):
     """A time source spoke (the Pi's synchronised clock, the network's DeviceTimeAns, an RTC):
     take it unless it is implausible or less sure than what the MCU already carries."""
-    unix_s, doubt, _ = value
+    unix_s, doubt = (value, None) if isinstance(value, int) else value[:2]  # bare: the Pi's NTP
     doubt = 1 if doubt is None else doubt
     if unix_s < EARLIEST_UNIX:
         return state, []
     carried = clock_now(state, now)
     if carried is not None and carried[1] < doubt:
         return state, []
-    return state.replace(
+    new = state.replace(
         time_offset=int(unix_s) - now // 1000, time_doubt=doubt, time_set=now // 1000
-    ), []
+    )
+    return new, [("save",)]  # kept through resets and deep sleep
 
 
 def clock_now(state, now):

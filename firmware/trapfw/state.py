@@ -10,7 +10,7 @@ machine's ("save",) action before it writes the link's pending output (the ACK) 
 Slots are backend objects with ``count``, ``read(i) -> bytes | None`` and ``write(i, data)``:
 ESP32 NVS blobs, RP2 LittleFS files (``trapfw.hal``), or `MemSlots` in tests.
 
-Wear: a record is at most ``MAX_RECORD`` (476) bytes (16 queued hits), about 110 with the
+Wear: a record is at most ``MAX_RECORD`` (488) bytes (16 queued hits), about 110 with the
 radio's state and an empty queue. The firmware writes two or three per event (sequence at the
 trigger, each hit, power-off), one per heartbeat, uplink or join attempt: the 30-day soak
 (~20 triggers a day, ESP32 with a reset at every wake) measures ~50 writes a day, ~5 KB a
@@ -30,12 +30,14 @@ except ImportError:  # MicroPython: annotations are not evaluated there
 from trapfw.link import crc16
 
 MAGIC = b"CT"
-VERSION = 3  # 3: the wall-clock offset (activity schedule); 2: hit times, saved_at, radio
+VERSION = 4  # 4: the time's doubt and when it was set; 3: the wall-clock offset; 2: hit times
 _HEAD = ">2sBI"  # magic, version, write counter
 _BODY_V1 = ">IIIHHBqqqII"  # see _FIELDS
 _BODY_V2 = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
-_BODY = _BODY_V2 + "q"  # ... then time_offset: unix s minus MCU s (valid when flags & 4)
-_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY}
+_BODY_V3 = _BODY_V2 + "q"  # ... then time_offset: unix s minus MCU s (valid when flags & 4)
+_BODY = _BODY_V3 + "Iq"  # ... then time_doubt (s, at the set) and time_set (MCU s)
+_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY_V3, 4: _BODY}
+_NAMES = {1: 11, 2: 12, 3: 13, 4: 15}  # how many of _FIELDS each version holds
 _TIME_KNOWN = 4
 _FIELDS = (
     "event_seq",
@@ -51,9 +53,11 @@ _FIELDS = (
     "hb_hits",
     "saved_at",
     "time_offset",
+    "time_doubt",
+    "time_set",
 )
 _U32, _U16, _I64 = 0xFFFFFFFF, 0xFFFF, -1  # -1: keep as is (signed ms values)
-_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64, _I64)
+_MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64, _I64, _U32, _I64)
 
 # The record is sized for the largest queue settings.py accepts (max_queue 16), so no valid
 # setting can make a save fail: 16 hits of 11 bytes with their 8-byte times, and the radio's
@@ -117,7 +121,7 @@ def decode(data):
         raise RecordError("version")
     body = _BODIES[version]
     at = 7 + struct.calcsize(body)
-    names = _FIELDS[: len(_FIELDS) - (VERSION - version)]
+    names = _FIELDS[: _NAMES[version]]
     fields: dict = dict(zip(names, struct.unpack(body, data[7:at])))  # noqa: B905
     flags = fields.pop("flags")
     fields["lowbat"] = bool(flags & 1)

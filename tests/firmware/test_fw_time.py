@@ -3,7 +3,7 @@ and the MicroPython VM)."""
 
 from fwkit import booted, sends
 
-from trapfw import fsm, link
+from trapfw import fsm, link, state
 
 REAL = 1795500000  # 2026-11-24
 
@@ -22,7 +22,7 @@ def test_an_mcu_that_never_learnt_the_time_tells_the_pi_nothing():
 def test_the_network_time_is_carried_and_sent_at_hello_with_a_growing_doubt():
     s = booted()
     s, acts = fsm.step(s, ("time", (REAL, 2, link.TIME_SRC_NETWORK)), 10_000)
-    assert acts == []
+    assert acts == [("save",)]  # the carried time is persisted
     _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 20_000)
     assert _told(acts) == [(REAL + 10, 3, link.TIME_SRC_CARRIED)]
     _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 10_000 + 6 * 3600 * 1000)
@@ -52,3 +52,17 @@ def test_time_bodies_round_trip_and_old_4_byte_bodies_still_read():
     assert link.parse_time_full(bytes(link.time_body(REAL)[:4])) == (REAL, None, link.TIME_SRC_NTP)
     assert link.body_error(link.TIME, bytes(5)) == "time of 5 bytes: want 4 or 7"
     assert link.body_error(link.TIME, bytes(6) + bytes((9,))) == "time source 9 unknown"
+
+
+def test_the_carried_time_and_its_doubt_survive_in_the_state_record():
+    s = booted()
+    s, _ = fsm.step(s, ("time", (REAL, 2, link.TIME_SRC_NETWORK)), 10_000)
+    counter, saved = state.decode(state.encode(7, s.persistent()))
+    assert counter == 7
+    assert (saved["time_offset"], saved["time_doubt"], saved["time_set"]) == (REAL - 10, 2, 10)
+    woke = fsm.restore(s.cfg, saved)
+    woke, _ = fsm.step(woke, ("boot", "wake"), 3_600_000)  # deep sleep: the RTC clock ran on
+    expect = (REAL + 3600 - 10, 2 + 1 + 3590 * fsm.CLOCK_PPM // 1000000)
+    assert fsm.clock_now(woke, 3_600_000) == expect
+    never = booted()
+    assert state.decode(state.encode(1, never.persistent()))[1]["time_offset"] is None
