@@ -412,11 +412,27 @@ def _frame_record(f: Any, names: Mapping[int, str], times: Mapping[int, float]) 
         "top_score": f.top_score,
         "error": f.error,
     }
-    for key in ("box", "region_source"):  # the regions stage's winning region, when it ran
-        value = getattr(f, key, None)
-        if value is not None:
-            out[key] = list(value) if isinstance(value, tuple) else value
+    out |= _region_record(f)
     return out
+
+
+def _region_record(f: Any) -> dict[str, Any]:
+    """The regions stage's winning region (``score.where``: box, source), when it ran, as the
+    record's ``box`` (normalised x, y, w, h) and ``region_source``; read by name, as the stage
+    may not have run (or not exist in this build)."""
+    where = getattr(f, "where", None)
+    if where is None:
+        return {}
+    box = getattr(where, "box", None)
+    as_list = getattr(box, "as_list", None)
+    values = as_list() if callable(as_list) else box
+    try:
+        return {
+            "box": [round(float(v), 6) for v in values],  # type: ignore[union-attr]
+            "region_source": str(getattr(where, "source", "")),
+        }
+    except (TypeError, ValueError):
+        return {}
 
 
 _MAGIC = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"))
