@@ -332,9 +332,9 @@ def _outputs(
     notifier = None
     if notify is not None:
         from camtrap.adapters.notify import build_notifier
-        from camtrap.core.alerts import Location
+        from camtrap.core.alerts import trap_location
 
-        location = Location(cfg.notify.location)
+        location = trap_location(cfg.notify.location, cfg.deployment)
         notifier = build_notifier(cfg.notify, notify, outbox, clock, cfg.device.id, location)
         publishers.append(notifier)
     publisher = mqtt if len(publishers) == 1 else Fanout(publishers)

@@ -129,3 +129,14 @@ def test_policy_refuses_a_negative_interval():
         NotifyPolicy(min_interval_s=-1)
     with pytest.raises(ValueError):
         NotifyPolicy(min_interval_s=float("nan"))
+
+
+def test_the_notice_takes_the_deployments_coordinates_and_name_for_a_map_link():
+    from camtrap.core.alerts import trap_location
+    from camtrap.core.deployment import Deployment
+
+    d = Deployment(id="amur-A07", location_name="Kedrovaya Pad", latitude=43.1, longitude=131.6)
+    assert trap_location("", d) == Location("Kedrovaya Pad", 43.1, 131.6)
+    assert trap_location("Ridge trail", d).name == "Ridge trail"  # [notify] location wins
+    assert "mlat=43.10000&mlon=131.60000" in trap_location("", d).describe()
+    assert trap_location("", Deployment()).describe() == ""

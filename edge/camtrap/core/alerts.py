@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
+from camtrap.core.deployment import Deployment
 from camtrap.core.types import Hit
 
 Reason = Literal["", "rate_limit", "quiet_hours"]
@@ -131,6 +132,12 @@ class Location:
             osm = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"
             parts.append(f"{lat}, {lon} {osm}")
         return ", ".join(parts)
+
+
+def trap_location(name: str, deployment: Deployment) -> Location:
+    """Where the notification says the trap is: ``[notify] location`` (or the deployment's
+    location name) and the deployment's coordinates, so a ranger gets a map link."""
+    return Location(name or deployment.location_name, deployment.latitude, deployment.longitude)
 
 
 @dataclass(frozen=True)
