@@ -148,8 +148,18 @@ def _picamera2(cfg: Config, detector: Detector) -> Camera:
     from camtrap.adapters.picamera2_camera import Picamera2Camera
 
     return Picamera2Camera(
-        cfg.camera, detector.classifier.input_size, jpeg_quality=cfg.storage.jpeg_quality
+        cfg.camera, inference_size(cfg, detector), jpeg_quality=cfg.storage.jpeg_quality
     )
+
+
+def inference_size(cfg: Config, detector: Detector) -> tuple[int, int]:
+    """The frames the pipeline gets: the model input, or with regions on the working width
+    (at most the main stream's) at the main stream's aspect ratio, so crops are cut from it."""
+    if detector.regions is None:
+        return detector.classifier.input_size
+    main_w, main_h = cfg.camera.main_size
+    w = min(detector.regions.working_width, main_w)
+    return (w // 2 * 2, round(w * main_h / main_w) // 2 * 2)
 
 
 def _mcu_link(cfg: Config, clock: Clock) -> McuLink:
@@ -181,14 +191,14 @@ def run_sim(
     from camtrap.adapters.clock import SystemClock
     from camtrap.replay import print_summary
     from camtrap.sim.bursts import discover
-    from camtrap.sim.replay_camera import ReplayCamera
+    from camtrap.sim.replay_camera import ReplayCamera, detector_decode_size
     from camtrap.sim.scripted_pir import ScriptedPir
 
     bursts = discover(paths)
     clock = trusted_clock(cfg, SystemClock(), set_system=False)
     camera = ReplayCamera(
         bursts,
-        detector.classifier.input_size,
+        detector_decode_size(detector),
         pace=lambda s: stop.wait(s / speed),
         max_pixels=cfg.camera.max_pixels,
     )

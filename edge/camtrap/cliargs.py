@@ -21,6 +21,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--labels", metavar="L", help="labels file (default: the card's or labels.txt)")
     add_target_args(p)
+    p.add_argument(
+        "--regions",
+        choices=("auto", "off"),
+        help="judge frames by their regions (auto) or whole (off); default: [regions] mode",
+    )
 
 
 def add_target_args(p: argparse.ArgumentParser) -> None:

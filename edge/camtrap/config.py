@@ -150,6 +150,37 @@ class VerdictConfig:
 
 
 @dataclass(frozen=True)
+class RegionsConfig:
+    mode: Literal["auto", "off"] = field(
+        default="auto",
+        metadata=doc(
+            "auto: judge each frame by its regions (motion boxes, else tiles, and the full frame)"
+            " when it is larger than the model input; off: classify whole frames only"
+        ),
+    )
+    working_width: int = field(
+        default=1280,
+        metadata=rng(
+            64,
+            4608,
+            "width of the frames regions are cut from: the camera's inference stream, and "
+            "replay's decode (a JPEG decodes at no less than this)",
+        ),
+    )
+    max_regions: int = field(
+        default=2, metadata=rng(0, 16, "motion regions classified per frame besides the full one")
+    )
+    tile_scales: tuple[float, ...] = field(
+        default=(0.6,),
+        metadata=rng(0.1, 1.0, "fallback tiles: side / the frame's short side, one per scale"),
+    )
+    min_box: float = field(
+        default=0.03,
+        metadata=rng(0.0, 0.5, "motion boxes narrower and lower than this share of the frame"),
+    )
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     enabled: bool = field(default=True, metadata=doc("store bursts under data_dir/bursts"))
     quota_mb: float = field(
@@ -302,6 +333,7 @@ class Config:
     camera: CameraConfig = CameraConfig()
     model: ModelConfig = ModelConfig()
     verdict: VerdictConfig = VerdictConfig()
+    regions: RegionsConfig = RegionsConfig()
     storage: StorageConfig = StorageConfig()
     mqtt: MqttConfig = MqttConfig()
     telemetry: TelemetryConfig = TelemetryConfig()

@@ -3,8 +3,9 @@
 `build_detector` loads the model (LiteRT) and lays the config's ``[verdict]`` over the model
 card's decision; a model without a card gets `DEFAULT_RULE` and needs targets from the config.
 `detector_from_args` does the same with the command line's --model/--labels/--target/
---target-group/--rule/--k/--threshold/--no-early-exit laid over the config (the flags of
-`camtrap.cliargs`).
+--target-group/--rule/--k/--threshold/--no-early-exit/--regions laid over the config (the
+flags of `camtrap.cliargs`). ``[regions]`` gives the regions stage's parameters
+(`core.regions`), or none when it is off.
 
 Label roll-up groups come from the card (``target_groups``), then the config
 (``[verdict.target_groups]``), then ``--target-group``; a later one replaces a group of the same
@@ -18,8 +19,9 @@ import argparse
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from camtrap.config import Config, ModelConfig, VerdictConfig
+from camtrap.config import Config, ModelConfig, RegionsConfig, VerdictConfig
 from camtrap.core.pipeline import Detector
+from camtrap.core.regions import RegionParams
 from camtrap.core.targets import (
     TargetGroup,
     groups_from_mapping,
@@ -32,11 +34,16 @@ from camtrap.errors import ConfigError, UsageError
 
 DEFAULT_RULE = Rule("k_of_n", k=2, threshold=0.5, early_exit=True)  # models without a card
 
-Section = TypeVar("Section", ModelConfig, VerdictConfig)
+Section = TypeVar("Section", ModelConfig, VerdictConfig, RegionsConfig)
 
 
-def build_detector(model_cfg: ModelConfig, verdict_cfg: VerdictConfig) -> Detector:
-    """Load the model and resolve targets and rule; a `UsageError` names what is wrong."""
+def build_detector(
+    model_cfg: ModelConfig,
+    verdict_cfg: VerdictConfig,
+    regions_cfg: RegionsConfig = RegionsConfig(),  # noqa: B008 (frozen, so one shared default)
+) -> Detector:
+    """Load the model and resolve targets, rule and regions; a `UsageError` names what is
+    wrong."""
     from camtrap.adapters.classifier import load_model
 
     loaded = load_model(
@@ -53,7 +60,23 @@ def build_detector(model_cfg: ModelConfig, verdict_cfg: VerdictConfig) -> Detect
     targets = resolve_targets(names, loaded.classifier.labels, groups)
     rule = resolve_rule(card.decision if card else DEFAULT_RULE, verdict_cfg)
     resize = card.input.resize if card else "squash"
-    return Detector(loaded.classifier, targets, rule, resize, loaded.ident)
+    regions = region_params(regions_cfg)
+    return Detector(loaded.classifier, targets, rule, resize, loaded.ident, regions)
+
+
+def region_params(cfg: RegionsConfig) -> RegionParams | None:
+    """The regions stage's parameters from ``[regions]``; None when it is off."""
+    if cfg.mode == "off":
+        return None
+    try:
+        return RegionParams(
+            max_regions=cfg.max_regions,
+            tile_scales=cfg.tile_scales,
+            min_box=cfg.min_box,
+            working_width=cfg.working_width,
+        )
+    except ValueError as e:
+        raise UsageError(f"regions: {e}") from None
 
 
 def resolve_rule(base: Rule, cfg: VerdictConfig) -> Rule:
@@ -99,7 +122,8 @@ def detector_from_args(args: argparse.Namespace, cfg: Config, source: str) -> De
         early_exit=early,
         target_groups=merged if groups else None,
     )
-    return build_detector(model_cfg, verdict_cfg)
+    regions_cfg = override(cfg.regions, source, mode=getattr(args, "regions", None))
+    return build_detector(model_cfg, verdict_cfg, regions_cfg)
 
 
 def cli_groups(specs: tuple[str, ...] | list[str]) -> tuple[TargetGroup, ...]:

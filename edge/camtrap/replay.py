@@ -1,10 +1,12 @@
 """Replay: recorded bursts through the service's pipeline, as records, rows and a summary.
 
-`replay` runs each recorded burst (`camtrap.sim.bursts`) through `classify_burst` and returns
-one record per burst (`camtrap.core.records.replay_record`), printing a table row per burst as
-it goes; `replay_full` does it with early exit off, for evaluation and calibration. Records go
-to and come from JSON Lines files (`write_jsonl`, `read_records`). `camtrap replay`,
-`camtrap evaluate`, `camtrap calibrate`, the simulation's summary and the benchmarks use it.
+`replay` runs each recorded burst (`camtrap.sim.bursts`) through `classify_burst` (frames
+decoded ahead on a thread by `PrefetchCamera`, at the model input or, with regions on, at the
+working width) and returns one record per burst (`camtrap.core.records.replay_record`), printing
+a table row per burst as it goes; `replay_full` does it with early exit off, for evaluation and
+calibration. Records go to and come from JSON Lines files (`write_jsonl`, `read_records`).
+`camtrap replay`, `camtrap evaluate`, `camtrap calibrate`, the simulation's summary and the
+benchmarks use it.
 """
 
 from __future__ import annotations
@@ -42,20 +44,25 @@ def replay(
     ``progress``: a tqdm bar on stderr (None: only when stderr is a terminal).
     ``max_pixels``: frames above it fail their burst before decoding (``[camera] max_pixels``).
     """
-    from camtrap.sim.replay_camera import MAX_PIXELS, ReplayCamera
+    from camtrap.sim.prefetch import PrefetchCamera
+    from camtrap.sim.replay_camera import MAX_PIXELS, detector_decode_size
 
-    size = detector.classifier.input_size
-    camera = ReplayCamera(bursts, input_size=size, max_pixels=max_pixels or MAX_PIXELS)
+    size = detector_decode_size(detector)
+    camera = PrefetchCamera(bursts, size, max_pixels=max_pixels or MAX_PIXELS)
     records: list[dict[str, Any]] = []
     if out is not None:
         print(HEADER, file=out)
-    for i, recorded in enumerate(_bar(bursts, progress)):
-        result = classify_burst(capture(camera, recorded.n, 0.0), recorded.n, detector)
-        event_id = make_event_id(recorded.meta.device_id, i)
-        target = (result.target, result.target_label)
-        records.append(replay_record(recorded.meta, event_id, result.verdict, result.names, target))
-        if out is not None:
-            print(row(records[-1]), file=out, flush=True)
+    try:
+        for i, recorded in enumerate(_bar(bursts, progress)):
+            result = classify_burst(capture(camera, recorded.n, 0.0), recorded.n, detector)
+            event_id = make_event_id(recorded.meta.device_id, i)
+            target = (result.target, result.target_label)
+            meta = recorded.meta
+            records.append(replay_record(meta, event_id, result.verdict, result.names, target))
+            if out is not None:
+                print(row(records[-1]), file=out, flush=True)
+    finally:
+        camera.stop()
     return records
 
 

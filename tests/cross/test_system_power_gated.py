@@ -256,7 +256,7 @@ def test_a_pir_event_runs_mcu_pi_mqtt_and_lora_end_to_end(
 ):
     master, link_port = link_pty
     cfg = pi_config(tmp_path, link_port, mosquitto)
-    detector = build_detector(cfg.model, cfg.verdict)
+    detector = build_detector(cfg.model, cfg.verdict, cfg.regions)
     fw_cfg = settings.validate(
         {"device_id": DEVICE, "mode": "power-gated", "lockout_s": 0, "modem": "lora-e5"}
     )

@@ -130,6 +130,9 @@ def test_replay_record_has_the_contract_fields(tmp_path: Path):
         "label",
         "target",  # the target that scored (a label roll-up group's name)
         "target_label",  # and the model label that scored for it
+        "box",
+        "region_source",
+        "region_frame",
     }
     assert set(r["frames"][0]) == {
         "index",
@@ -138,6 +141,10 @@ def test_replay_record_has_the_contract_fields(tmp_path: Path):
         "top_label",
         "top_score",
         "error",
+        "box",
+        "region_source",
+        "regions",
+        "region_reason",
     }
     json.dumps(r)  # JSON-serialisable as it is
 

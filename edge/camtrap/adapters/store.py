@@ -43,6 +43,7 @@ from camtrap.core.deployment import Deployment, deployment_record
 from camtrap.core.exif import FrameStamp, TrapIdentity, frame_exif
 from camtrap.core.messages import iso_utc
 from camtrap.core.outbox_policy import StoredBurst, plan_eviction, plan_free
+from camtrap.core.records import best_region, region_fields
 from camtrap.core.timebase import BurstTime
 from camtrap.core.types import BurstMeta, Frame, Verdict
 from camtrap.errors import PeerError
@@ -394,6 +395,7 @@ def verdict_record(
         "rule": v.rule,
         "error": v.error,
         "frames": [_frame_record(f, names or {}, times or {}) for f in v.frames],
+        **best_region(v),
     }
     if target_label:
         out["target_label"] = target_label
@@ -412,27 +414,8 @@ def _frame_record(f: Any, names: Mapping[int, str], times: Mapping[int, float]) 
         "top_score": f.top_score,
         "error": f.error,
     }
-    out |= _region_record(f)
+    out |= region_fields(f.where)  # the frame's winning region (regions stage)
     return out
-
-
-def _region_record(f: Any) -> dict[str, Any]:
-    """The regions stage's winning region (``score.where``: box, source), when it ran, as the
-    record's ``box`` (normalised x, y, w, h) and ``region_source``; read by name, as the stage
-    may not have run (or not exist in this build)."""
-    where = getattr(f, "where", None)
-    if where is None:
-        return {}
-    box = getattr(where, "box", None)
-    as_list = getattr(box, "as_list", None)
-    values = as_list() if callable(as_list) else box
-    try:
-        return {
-            "box": [round(float(v), 6) for v in values],  # type: ignore[union-attr]
-            "region_source": str(getattr(where, "source", "")),
-        }
-    except (TypeError, ValueError):
-        return {}
 
 
 _MAGIC = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"))

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_data_dir(cfg.device.data_dir, source)
     # one service per data directory: a second one exits 2 naming the holder
     with DataDirLock(cfg.device.data_dir):
-        detector = build_detector(cfg.model, cfg.verdict)
+        detector = build_detector(cfg.model, cfg.verdict, cfg.regions)
         stop = threading.Event()
         _on_signals(stop)
         if args.sim:

@@ -20,7 +20,7 @@ from PIL import Image
 from camtrap.core.preprocess import ResizeMode, resize
 from camtrap.core.regions import Box, Region
 
-MARGIN = 0.25  # context around a motion box, per side, as a share of its longer side
+MARGIN = 0.05  # context around a motion box, per side, as a share of its longer side
 MIN_SIDE = 0.5  # a crop is at least this share of the model input per side (in frame pixels)
 
 

@@ -1,7 +1,17 @@
-"""One burst through the pipeline: frames -> preprocess -> classify -> sequential verdict.
+"""One burst through the pipeline: frames -> regions -> crops -> classify -> sequential verdict.
 
 Pure composition over the ports: the camera's frame iterator and the classifier are passed in.
 The same objects run in the service, in `camtrap replay` and in `camtrap bench`.
+
+With regions on (`Detector.regions`), each frame is judged by its regions (`core.regions`: the
+full frame first, then motion boxes or, as the fallback, tiles), each cut from the frame at the
+resolution it arrived in (`core.crops`) and classified; the frame's score is the best target
+score over its regions, and the winning region goes into its `FrameScore.where`. Motion for
+frame i compares it with the frames read so far and the next one (two for the first frame; the
+camera captures frame i+1 while frame i is classified), so a frame's regions never depend on
+whether early exit stopped the burst later: early exit decides exactly as the full burst.
+Under ``k_of_n`` with early exit a frame also stops at the first region whose score reaches
+the threshold (the decision only counts frames at or over it).
 
 When the rule allows early exit, the frame iterator is closed (``generator.close()``) as soon as
 the verdict is settled, which stops the camera. A frame that cannot be read (`BadFrameError`) or
@@ -11,17 +21,22 @@ raises out of the burst loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from camtrap.core.crops import cut
 from camtrap.core.ports import Camera, Classifier
 from camtrap.core.preprocess import ResizeMode, resize
+from camtrap.core.regions import FULL, Proposal, Region, RegionParams, Thumb, propose, thumbnail
 from camtrap.core.targets import Targets
-from camtrap.core.types import Frame, Verdict
+from camtrap.core.types import Frame, Verdict, Where
 from camtrap.core.verdict import Rule, Tally
 from camtrap.errors import BadFrameError, CameraError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class Detector:
     rule: Rule
     resize: ResizeMode = "squash"
     model: str = ""  # provenance, "name@sha256-prefix"
+    regions: RegionParams | None = None  # None: every frame classified whole
 
     def prepare(self, pixels: np.ndarray) -> np.ndarray:
         """The frame resized to the model's input size (quantizing is the classifier's job)."""
@@ -40,6 +56,20 @@ class Detector:
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         return self.classifier.classify(self.prepare(pixels))
+
+
+class Meter(Protocol):
+    """Times the stages of a frame (`camtrap bench`); the pipeline itself never reads a clock."""
+
+    def timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class _Untimed:
+    def timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+
+UNTIMED: Meter = _Untimed()
 
 
 @dataclass(frozen=True)
@@ -54,27 +84,104 @@ class BurstResult:
         return tuple(f.name for f in self.frames)
 
 
-def classify_burst(frames: Iterable[Frame], n: int, detector: Detector) -> BurstResult:
+def classify_burst(
+    frames: Iterable[Frame], n: int, detector: Detector, meter: Meter = UNTIMED
+) -> BurstResult:
     """Classify up to ``n`` frames and decide the burst; stops early once settled."""
     tally = Tally(detector.rule, n, detector.targets)
-    kept: list[Frame] = []
-    it = iter(frames)
+    reader = _Reader(iter(frames), n, detector, meter)
     try:
-        while len(kept) < n:
-            frame = _next_frame(it)
+        for i in range(n):
+            frame = reader.frame(i)
             if isinstance(frame, str):
                 tally = tally.fail(frame)
                 break
             if frame is None:
                 break
-            kept.append(frame)
-            tally = tally.add(detector.probabilities(frame.pixels))
+            probs, where = judge_frame(detector, frame, reader.thumbs, i, meter)
+            tally = tally.add(probs, where)
             if detector.rule.early_exit and tally.settled is not None:
                 break
     finally:
-        _close(it)
+        _close(reader.it)
     name, label = tally.target
-    return BurstResult(tally.verdict(), tuple(kept), label, name)
+    return BurstResult(tally.verdict(), tuple(reader.kept), label, name)
+
+
+@dataclass
+class _Reader:
+    """Reads frames as the burst needs them: with regions on, ahead of the frame judged (its
+    motion compares it with the next frames too: `context`), with their motion thumbnails."""
+
+    it: Iterator[Frame]
+    n: int
+    detector: Detector
+    meter: Meter
+    kept: list[Frame] = field(default_factory=list)
+    thumbs: list[Thumb] = field(default_factory=list)
+    failure: str | None = None
+    ended: bool = False
+
+    def frame(self, i: int) -> Frame | str | None:
+        """Frame ``i``, or the reason a frame before it could not be read, or None (ended)."""
+        want = min(self.n, context(i) if self.detector.regions is not None else i + 1)
+        while len(self.kept) < want and not self.ended and not self.failure:
+            got = _next_frame(self.it)
+            if isinstance(got, str):
+                self.failure = got
+            elif got is None:
+                self.ended = True
+            else:
+                self.kept.append(got)
+                if self.detector.regions is not None:
+                    width = self.detector.regions.motion_width
+                    self.thumbs.append(self.meter.timed("motion", thumbnail, got.pixels, width))
+        if i < len(self.kept):
+            return self.kept[i]
+        return self.failure
+
+
+def context(i: int) -> int:
+    """How many frames motion compares frame ``i`` with (itself included): those read so far
+    and the next one, and for the first frame the next two (with two frames an animal's old
+    and new places look alike; a third one tells them apart)."""
+    return max(i + 2, 3)
+
+
+def judge_frame(
+    detector: Detector, frame: Frame, thumbs: Sequence[Thumb], index: int, meter: Meter = UNTIMED
+) -> tuple[np.ndarray, Where]:
+    """The class probabilities of a frame's winning region (the best target score), and where
+    it was. The full frame comes first; under ``k_of_n`` with early exit the frame stops at the
+    first region that reaches the threshold."""
+    proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
+    size = detector.classifier.input_size
+    stop = detector.rule.early_exit and detector.rule.name == "k_of_n"
+    best: tuple[float, np.ndarray, Region] | None = None
+    classified = 0
+    for region in proposal.regions:
+        pixels = meter.timed("crop", cut, frame.pixels, region, size, detector.resize)
+        probs = meter.timed("invoke", detector.classifier.classify, pixels)
+        classified += 1
+        score = detector.targets.score(probs)
+        if best is None or score > best[0]:
+            best = (score, probs, region)
+        if stop and score >= detector.rule.threshold:
+            break
+    assert best is not None  # a proposal always holds the full frame
+    box = best[2].box
+    where = Where((box.x, box.y, box.w, box.h), best[2].source, classified, proposal.reason)
+    return best[1], where
+
+
+def _proposal(detector: Detector, frame: Frame, thumbs: Sequence[Thumb], index: int) -> Proposal:
+    if detector.regions is None:
+        return Proposal((Region(FULL, "full"),))
+    h, w = frame.pixels.shape[:2]
+    iw, ih = detector.classifier.input_size
+    if w <= iw and h <= ih:  # nothing to gain: a crop would be enlarged, not sharper
+        return Proposal((Region(FULL, "full"),), "frame not larger than the model input")
+    return propose(thumbs, index, detector.regions)
 
 
 def capture(camera: Camera, n: int, interval_s: float) -> Iterator[Frame]:

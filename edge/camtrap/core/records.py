@@ -2,8 +2,10 @@
 
 The field names are a shared contract (`camtrap replay --json-out`, the evaluation tools):
 ``source, event_id, verdict, target_score, top_label, top_score, frames_total,
-frames_classified, frames_agreeing, rule, frames, error`` and ``label`` when the burst has a
-ground truth. Scores are rounded to 6 decimals so records are stable across machines.
+frames_classified, frames_agreeing, rule, frames, error``, the winning region (``box``,
+``region_source``, ``region_frame``) and ``label`` when the burst has a ground truth; each frame
+carries its own winning region (`region_fields`). Scores are rounded to 6 decimals so records
+are stable across machines.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from camtrap.core.targets import matches
-from camtrap.core.types import BurstMeta, FrameScore, Verdict
+from camtrap.core.types import BurstMeta, FrameScore, Verdict, Where
 
 DIGITS = 6
+BOX_DIGITS = 4  # a box to 1/10,000 of the frame: finer than any pixel of a 2028 px frame
 
 
 def replay_record(
@@ -40,6 +43,7 @@ def replay_record(
         "rule": verdict.rule,
         "frames": [_frame(f, names) for f in verdict.frames],
         "error": verdict.error,
+        **best_region(verdict),
     }
     if target[0]:
         record["target"], record["target_label"] = target
@@ -56,6 +60,33 @@ def _frame(f: FrameScore, names: Sequence[str]) -> dict[str, Any]:
         "top_label": f.top_label,
         "top_score": round(f.top_score, DIGITS),
         "error": f.error,
+        **region_fields(f.where),
+    }
+
+
+def region_fields(where: Where) -> dict[str, Any]:
+    """A frame's winning region in records: ``box`` (normalised [x, y, w, h], top-left
+    origin, the MegaDetector convention), ``region_source`` (motion, tiles or full),
+    ``regions`` (classified in the frame) and ``region_reason`` (why motion was not used)."""
+    return {
+        "box": [round(v, BOX_DIGITS) for v in where.box],
+        "region_source": where.source,
+        "regions": where.regions,
+        "region_reason": where.reason,
+    }
+
+
+def best_region(verdict: Verdict) -> dict[str, Any]:
+    """The burst's winning region: ``box``, ``region_source`` and ``region_frame`` (its index)
+    of the frame with the highest target score (the full frame when none was classified)."""
+    scored = [f for f in verdict.frames if f.error is None]
+    if not scored:
+        return {"box": [0.0, 0.0, 1.0, 1.0], "region_source": "full", "region_frame": None}
+    best = max(scored, key=lambda f: f.target_score)
+    return {
+        "box": [round(v, BOX_DIGITS) for v in best.where.box],
+        "region_source": best.where.source,
+        "region_frame": best.index,
     }
 
 

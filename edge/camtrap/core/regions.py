@@ -38,12 +38,12 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-RegionSource = Literal["motion", "tiles", "full"]
+from camtrap.core.types import RegionSource
+
 SOURCES: tuple[RegionSource, ...] = ("motion", "tiles", "full")
 
 LEVEL = 100.0  # every thumbnail is scaled so its median grey is this (brightness normalised)
@@ -134,6 +134,8 @@ class RegionParams:
     """How regions are proposed (the ``[regions]`` config, motion constants aside)."""
 
     max_regions: int = 2  # motion regions per frame, by energy (the full frame comes on top)
+    motion_width: int = 256  # width of the motion thumbnails (pixels)
+    working_width: int = 1280  # frames arrive at least this wide (replay decodes so), crops cut
     tile_scales: tuple[float, ...] = (0.6,)  # tile side / frame short side, for the fallback
     min_box: float = 0.03  # a motion box narrower and lower than this share of the frame: noise
     max_box: float = 0.6  # a motion box larger than this share of the frame area: the full frame
@@ -143,6 +145,8 @@ class RegionParams:
     def __post_init__(self) -> None:
         if not 0 <= self.max_regions <= 16:
             raise ValueError(f"max_regions must be 0..16, got {self.max_regions}")
+        if not 32 <= self.motion_width <= 1024:
+            raise ValueError(f"motion_width must be 32..1024, got {self.motion_width}")
         if not self.tile_scales or not all(0.1 <= s <= 1.0 for s in self.tile_scales):
             raise ValueError(f"tile_scales must be in 0.1..1, got {list(self.tile_scales)}")
         if not 0 <= self.min_box < self.max_box <= 1:

@@ -59,15 +59,29 @@ class Frame:
             raise ValueError(f"frame {self.index}: want HxWx3 uint8, got {p.shape} {p.dtype}")
 
 
+RegionSource = Literal["motion", "tiles", "full"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a frame's reading came from: its winning region and how the regions were found."""
+
+    box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # normalised x, y, w, h
+    source: RegionSource = "full"  # motion, tiles or the full frame
+    regions: int = 1  # regions classified in the frame
+    reason: str | None = None  # why motion was not used (tiles or the full frame alone)
+
+
 @dataclass(frozen=True)
 class FrameScore:
-    """The classifier's reading of one frame."""
+    """The classifier's reading of one frame: its best target score over its regions."""
 
     index: int
-    target_score: float  # max probability over the target labels
-    top_label: str
+    target_score: float  # max probability over the target labels, in the winning region
+    top_label: str  # the winning region's top class
     top_score: float
     error: str | None = None  # set when this frame failed to decode
+    where: Where = Where()
 
 
 @dataclass(frozen=True)

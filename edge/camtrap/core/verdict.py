@@ -29,10 +29,11 @@ from typing import Literal
 import numpy as np
 
 from camtrap.core.targets import Targets
-from camtrap.core.types import Decision, FrameScore, Verdict
+from camtrap.core.types import Decision, FrameScore, Verdict, Where
 
 RuleName = Literal["k_of_n", "mean_top_k"]
 RULES: tuple[RuleName, ...] = ("k_of_n", "mean_top_k")
+FULL_FRAME = Where()
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,12 @@ class Tally:
     max_probs: np.ndarray | None = None  # element-wise max of the class probabilities
     error: str | None = None
 
-    def add(self, probs: np.ndarray) -> Tally:
-        """Record the class probabilities of the next frame."""
+    def add(self, probs: np.ndarray, where: Where = FULL_FRAME) -> Tally:
+        """Record the class probabilities of the next frame (of its winning region)."""
         top = int(np.argmax(probs))
         score = self.targets.score(probs)
-        fs = FrameScore(len(self.frames), score, self.targets.labels[top], float(probs[top]))
+        label, top_score = self.targets.labels[top], float(probs[top])
+        fs = FrameScore(len(self.frames), score, label, top_score, where=where)
         mp = probs if self.max_probs is None else np.maximum(self.max_probs, probs)
         return replace(self, frames=(*self.frames, fs), max_probs=mp)
 

@@ -14,7 +14,7 @@ def _check_model(ctx: Context) -> Check:
     from camtrap.errors import UsageError
 
     try:
-        ctx.detector = build_detector(ctx.cfg.model, ctx.cfg.verdict)
+        ctx.detector = build_detector(ctx.cfg.model, ctx.cfg.verdict, ctx.cfg.regions)
     except UsageError as e:
         return Check("model", "FAIL", str(e), "check model.path, or re-run tools.deploy --model")
     d = ctx.detector

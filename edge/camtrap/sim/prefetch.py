@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from camtrap.core.types import Frame
 from camtrap.errors import BadFrameError, CameraError
 from camtrap.sim.bursts import RecordedBurst
-from camtrap.sim.replay_camera import read_frame
+from camtrap.sim.replay_camera import MAX_PIXELS, DecodeSize, read_frame
 
 DEPTH = 3  # frames decoded ahead: one is enough to overlap; a few absorb uneven decode times
 _POLL_S = 0.1  # how often a blocked producer looks whether it was stopped
@@ -48,13 +48,15 @@ class PrefetchCamera:
     def __init__(
         self,
         bursts: Sequence[RecordedBurst],
-        decode_size: tuple[int, int] | None = None,
+        decode_size: tuple[int, int] | DecodeSize | None = None,
         depth: int = DEPTH,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         if depth < 1:
             raise ValueError(f"prefetch depth must be >= 1, got {depth}")
         self._bursts = list(bursts)
         self._size = decode_size
+        self._max_pixels = max_pixels
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._abandoned = -1  # bursts up to this index are no longer wanted
@@ -135,7 +137,8 @@ class PrefetchCamera:
                 if index <= self._abandoned:  # the pipeline stopped this burst early
                     return
             try:
-                frame = read_frame(path, i, i * recorded.meta.frame_interval_s, self._size)
+                t = i * recorded.meta.frame_interval_s
+                frame = read_frame(path, i, t, self._size, self._max_pixels)
             except BadFrameError as e:
                 yield _Item(index, error=e)
                 return

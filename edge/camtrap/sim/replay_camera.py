@@ -1,19 +1,19 @@
 """The `Camera` port over recorded bursts: each ``burst()`` call serves the next one.
 
 Frames are decoded with Pillow; JPEGs are decoded at reduced size with ``Image.draft()`` (the
-DCT scaling picks the smallest size not below the model input), which is what keeps decoding
-cheap next to inference. The EXIF orientation is applied to the decoded pixels (a photo taken
-with the camera on its side is classified upright: sideways, a leopard reads as a fountain),
-while each `Frame` keeps the original file bytes in ``image`` so the store saves exactly what
-was recorded. A corrupt or truncated file raises `BadFrameError` for that
-frame, naming the file.
+DCT scaling picks the smallest size not below the model input, or, with regions on, not below
+the working width: `decode_size`), which is what keeps decoding cheap next to inference. The
+EXIF orientation is applied to the decoded pixels (a photo taken with the camera on its side is
+classified upright: sideways, a leopard reads as a fountain), while each `Frame` keeps the
+original file bytes in ``image`` so the store saves exactly what was recorded. A corrupt or
+truncated file raises `BadFrameError` for that frame, naming the file.
 
 Limits, each a `BadFrameError` naming the file and the reason (the burst fails, the run goes
-on): a frame over ``max_pixels`` (``MAX_PIXELS``, 24 MP: a Pi HQ or v3 camera frame is 12 MP)
-is refused from its header, before any pixel is decoded (a 10000 x 10000 PNG would peak at
-1.4 GB); a file that is not a regular file is refused without opening it for a blocking read;
-16-bit images (``I;16`` grey, ``I`` from 16-bit PNGs) are scaled to 8 bits (>> 8) instead of
-being clipped to white, and float or other deep modes are refused.
+on): a frame over ``max_pixels`` (``MAX_PIXELS``, 24 MP: a Pi HQ or v3 camera frame is 12 MP) is
+refused from its header, before any pixel is decoded (a 10000 x 10000 PNG would peak at 1.4 GB);
+a file that is not a regular file is refused without opening it for a blocking read; 16-bit
+images (``I;16`` grey, ``I`` from 16-bit PNGs) are scaled to 8 bits (>> 8) instead of being
+clipped to white, and float or other deep modes are refused.
 
     camera = ReplayCamera(discover(["demo/bursts"]), input_size=(96, 96))
     for frame in camera.burst(n=5, interval_s=0.5): ...
@@ -25,11 +25,13 @@ import io
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from camtrap.core.pipeline import Detector
 from camtrap.core.types import Frame
 from camtrap.errors import BadFrameError, CameraError
 from camtrap.sim.bursts import RecordedBurst
@@ -38,6 +40,7 @@ ORIENTATION = 0x0112  # the EXIF tag; 5-8 turn the picture by 90 degrees
 MAX_PIXELS = 24_000_000
 MAX_FILE_BYTES = 64 << 20  # a frame file larger than this is not a camera frame
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_REDUCIBLE = ("RGB", "RGBA", "L", "LA", "CMYK", "YCbCr")  # modes Image.reduce() takes
 
 Pace = Callable[[float], object]  # waits the given seconds between frames (sim); None: no wait
 
@@ -49,8 +52,11 @@ def decode_frame(
     name: str,
     draft_size: tuple[int, int] | None,
     max_pixels: int = MAX_PIXELS,
+    max_width: int | None = None,
 ) -> Frame:
-    """Decode one recorded frame; ``draft_size`` = (w, h) lets JPEG decode at reduced size."""
+    """Decode one recorded frame; ``draft_size`` = (w, h) lets JPEG decode at reduced size (the
+    smallest DCT scale not below it). With ``max_width``, a frame at least twice that wide after
+    decoding (a PNG, a BMP) is reduced by a whole factor, so memory follows the working size."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             w, h = img.size  # from the header: nothing is decoded yet
@@ -63,6 +69,12 @@ def decode_frame(
                 dw, dh = draft_size
                 img.draft("RGB", (dh, dw) if turned else (dw, dh))
             upright = ImageOps.exif_transpose(img) or img
+            if (
+                max_width is not None
+                and upright.width >= 2 * max_width
+                and upright.mode in _REDUCIBLE
+            ):
+                upright = upright.reduce(upright.width // max_width)
             pixels = _rgb8(upright, name)
     except (
         OSError,
@@ -97,14 +109,38 @@ def _reason(e: Exception) -> str:
     return str(e)
 
 
+@dataclass(frozen=True)
+class DecodeSize:
+    """What to decode recorded frames at: a JPEG draft size, and a width to reduce beyond."""
+
+    draft: tuple[int, int] | None
+    max_width: int | None = None
+
+
+def decode_size(input_size: tuple[int, int], working_width: int | None) -> DecodeSize:
+    """The model input when frames are classified whole; with regions (``working_width``), at
+    least the working width whatever the height, and never twice as wide."""
+    if working_width is None:
+        return DecodeSize(input_size)
+    return DecodeSize((working_width, 1), working_width)
+
+
+def detector_decode_size(detector: Detector) -> DecodeSize:
+    """Recorded frames decode at the model input, or with regions on at the working width."""
+    working = detector.regions.working_width if detector.regions is not None else None
+    return decode_size(detector.classifier.input_size, working)
+
+
 def read_frame(
     path: Path,
     index: int,
     t: float,
-    draft_size: tuple[int, int] | None,
+    draft_size: tuple[int, int] | DecodeSize | None,
     max_pixels: int = MAX_PIXELS,
 ) -> Frame:
-    return decode_frame(read_regular(path), index, t, str(path), draft_size, max_pixels)
+    size = draft_size if isinstance(draft_size, DecodeSize) else DecodeSize(draft_size)
+    data = read_regular(path)
+    return decode_frame(data, index, t, str(path), size.draft, max_pixels, size.max_width)
 
 
 def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -134,7 +170,7 @@ class ReplayCamera:
     def __init__(
         self,
         bursts: Sequence[RecordedBurst],
-        input_size: tuple[int, int] | None = None,
+        input_size: tuple[int, int] | DecodeSize | None = None,
         pace: Pace | None = None,
         max_pixels: int = MAX_PIXELS,
     ) -> None:
