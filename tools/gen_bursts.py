@@ -607,7 +607,7 @@ def _spec(seed: int, label: str, index: int, far: bool) -> BurstSpec:
     )
 
 
-def write_burst(out: Path, spec: BurstSpec, size: tuple[int, int]) -> Path:
+def write_burst(out: Path, spec: BurstSpec, size: tuple[int, int], crops: int = 0) -> Path:
     seed, _, index = spec.seed
     name = f"{slug(spec.label)}{'-far' if spec.far else ''}-s{seed}-{index:03d}"
     bdir = out / spec.label / name
@@ -619,7 +619,37 @@ def write_burst(out: Path, spec: BurstSpec, size: tuple[int, int]) -> Path:
     if spec.far and boxes:
         meta["boxes"] = boxes
     (bdir / "burst.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if crops:
+        rng = np.random.default_rng([*spec.seed, 77])
+        for i, crop in enumerate(region_crops(frames, boxes, crops, rng)):
+            crop.save(bdir / f"crop-{i:03d}.jpg", quality=JPEG_QUALITY)
     return bdir
+
+
+def region_crops(
+    frames: Sequence[Image.Image], boxes: Sequence[Sequence[float]], size: int, rng: Rng
+) -> list[Image.Image]:
+    """Training images as the regions stage cuts them (`camtrap.core.crops`): around the
+    animal's box, jittered in place and scale as motion boxes are, one per frame; in a burst
+    without an animal, random squares of the scene. ``size`` is the crops' side in pixels."""
+    from camtrap.core.crops import cut
+    from camtrap.core.regions import Region, clipped_box
+
+    out = []
+    for i, frame in enumerate(frames):
+        if boxes:
+            x, y, w, h = boxes[i]
+            s = rng.uniform(0.85, 1.3)
+            cx = x + w / 2 + rng.uniform(-0.1, 0.1) * w
+            cy = y + h / 2 + rng.uniform(-0.1, 0.1) * h
+            box = clipped_box(cx - s * w / 2, cy - s * h / 2, cx + s * w / 2, cy + s * h / 2)
+        else:
+            side = rng.uniform(0.1, 0.5)
+            x, y = rng.uniform(0, 1 - side), rng.uniform(0.3, 1 - side)
+            box = clipped_box(x, y, x + side * frame.height / frame.width, y + side)
+        pixels = cut(frame, Region(box, "motion"), (size, size))
+        out.append(Image.fromarray(pixels))
+    return out
 
 
 def generate(
@@ -630,11 +660,13 @@ def generate(
     classes: Sequence[str] = CLASSES,
     far: int = 0,
     far_size: tuple[int, int] | None = None,
+    crops: int = 0,
 ) -> list[Path]:
     """Write ``per_class`` bursts of each class under ``out`` (and ``far`` far-animal bursts per
-    class, at ``far_size``, default ``size``); return the burst directories."""
+    class, at ``far_size``, default ``size``; with ``crops``, region crops of that side beside
+    each burst's frames, for training); return the burst directories."""
     return [
-        write_burst(out, spec, (far_size or size) if spec.far else size)
+        write_burst(out, spec, (far_size or size) if spec.far else size, crops)
         for spec in plan(seed, per_class, classes, far)
     ]
 
@@ -670,11 +702,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--classes", type=parse_classes, default=CLASSES, help="comma-separated subset")
     ap.add_argument("--far", type=int, default=0, help="far-animal bursts per class (default 0)")
     ap.add_argument("--far-size", type=parse_size, help="far bursts' frame size (default --size)")
+    ap.add_argument(
+        "--crops",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="also write region crops of this side (training sets only: replay reads them)",
+    )
     args = ap.parse_args(argv)
     if args.per_class < 0 or args.far < 0 or args.per_class + args.far < 1:
         ap.error("--per-class and --far must be >= 0, and one of them >= 1")
     dirs = generate(
-        args.out, args.seed, args.per_class, args.size, args.classes, args.far, args.far_size
+        args.out,
+        args.seed,
+        args.per_class,
+        args.size,
+        args.classes,
+        args.far,
+        args.far_size,
+        args.crops,
     )
     frames = sum(len(list(d.glob("*.jpg"))) for d in dirs)
     print(f"wrote {len(dirs)} bursts ({frames} frames) under {args.out}")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camtrap.core.crops import crop_rect, cut
+from camtrap.core.crops import MARGIN, crop_rect, cut
 from camtrap.core.regions import (
     FULL,
     Box,
@@ -212,24 +212,25 @@ def test_a_crop_is_square_with_margin_and_inside_the_frame():
     left, top, right, bottom = crop_rect(Box(0.0, 0.8, 0.1, 0.2), (2028, 1520), (224, 224))
     assert right - left == bottom - top
     assert left == 0 and bottom == 1520  # moved inside, not padded
-    assert right - left >= 0.2 * 1520 * 1.5 - 1
+    assert right - left >= 0.2 * 1520 * (1 + 2 * MARGIN) - 1
 
 
 def test_a_crop_larger_than_the_frame_is_centred_and_padded():
-    left, top, right, bottom = crop_rect(Box(0.0, 0.0, 1.0, 1.0), (400, 100), (224, 224))
+    left, top, right, bottom = crop_rect(Box(0.0, 0.0, 1.0, 1.0), (400, 100), (224, 224), 0.25)
     assert (right - left, bottom - top) == (600, 600) and left == -100 and top == -250
 
 
 def test_cut_gives_model_input_from_the_full_resolution_region():
     frames, truth = walking_burst(width=0.1)
     frame = frames[1]
-    crop = cut(frame, Region(truth[1], "motion"), (96, 96))
+    image = Image.fromarray(frame)
+    crop = cut(image, Region(truth[1], "motion"), (96, 96))
     assert crop.shape == (96, 96, 3) and crop.dtype == np.uint8
     centre = crop[36:60, 36:60].astype(float).mean()
     assert centre > frame.astype(float).mean()  # the bright animal fills the crop's centre
-    full = cut(frame, Region(FULL, "full"), (96, 96))
+    full = cut(image, Region(FULL, "full"), (96, 96))
     assert full.shape == (96, 96, 3)
-    tile = cut(frame, tiles(W, H, (0.6,))[0], (96, 96))
+    tile = cut(image, tiles(W, H, (0.6,))[0], (96, 96))
     assert tile.shape == (96, 96, 3)
 
 

@@ -7,6 +7,12 @@ time from process start to armed (imports + model load; target <= 1.5 s, measure
 child process) and the peak RSS (target <= 200 MB). Without BURSTS it uses synthetic random
 frames at the model's input size (no decode or resize). A burst with a corrupt frame is left out
 with a line saying so. It reports numbers; it asserts nothing.
+
+With regions on (``[regions] mode = "auto"``, the default) and BURSTS, it also runs them through
+the pipeline whole and by their regions: regions per frame, the time of motion, crops and
+invokes per frame, and the CPU per frame of both as a ratio (target <= 3x). ``--working-frame
+WxH`` does that on synthetic bursts of that frame size and reports the peak RSS there (target
+<= 250 MB at 2028x1520).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_rule_args(p)
     p.add_argument("--no-early-exit", action="store_true", help="classify every frame")
     p.add_argument("--frames", type=int, default=60, help="synthetic frames without BURSTS")
+    p.add_argument(
+        "--working-frame",
+        type=_size,
+        metavar="WxH",
+        help="regions on synthetic bursts of this frame size (e.g. 2028x1520), not BURSTS",
+    )
     p.add_argument("--probe-armed", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -66,11 +78,38 @@ def run(args: argparse.Namespace) -> int:
     if args.probe_armed:
         print(ARMED, flush=True)
         return 0
+    if args.working_frame is not None:
+        return _regions_only(detector, args.working_frame)
     stages, frames, bursts = measure(detector, args.paths, args.frames)
     armed_s = time_to_armed(sys.argv[1:] if sys.argv[1:2] == ["bench"] else _probe_args(args))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report(stages, frames, bursts, armed_s, peak_mb, detector)
+    if detector.regions is not None and args.paths:
+        report_regions(detector, measure_regions(detector, _recorded(args.paths, detector)))
     return 0
+
+
+def _regions_only(detector: Any, size: tuple[int, int]) -> int:
+    """Regions on synthetic walking-animal bursts at ``size``: costs, and peak RSS there."""
+    from camtrap.errors import UsageError
+
+    if detector.regions is None:
+        raise UsageError("--working-frame measures regions: not with --regions off")
+    print(f"model {detector.model}, synthetic bursts of 5 frames at {size[0]}x{size[1]}")
+    report_regions(detector, measure_regions(detector, _walking(size, bursts=6)))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS at a {size[0]}x{size[1]} working frame: {peak_mb:.0f} MB (target <= 250 MB)")
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want WxH like 2028x1520, got {text!r}") from None
+    if not (32 <= w <= 8192 and 32 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"each side must be 32..8192, got {text!r}")
+    return w, h
 
 
 def _probe_args(args: argparse.Namespace) -> list[str]:
@@ -255,6 +294,109 @@ def report(
     print(f"  plus store + publish amortised over frames:    {_ratio(amortised, invoke)}")
     print(f"process start to armed: {armed_s:.2f} s (target <= 1.5 s)")
     print(f"peak RSS: {peak_mb:.0f} MB (target <= 200 MB)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Regions: what judging frames by their regions costs next to classifying them whole
+
+
+BurstSource = Callable[[bool], Iterator[list[Any]]]  # regions on? -> bursts of frames
+
+
+@dataclass
+class ModeRun:
+    stages: Stages
+    frames: int = 0  # frames classified
+    regions: int = 0  # regions classified over those frames
+    sources: dict[str, int] = field(default_factory=dict)  # winning regions by source
+    cpu_s: float = 0.0  # process CPU time (all threads) in the burst loop
+
+
+def measure_regions(detector: Any, bursts: BurstSource) -> dict[str, ModeRun]:
+    """Each burst through `classify_burst` whole (regions off) and by its regions, with the
+    detector's rule; frames arrive as arrays (decode not counted, as from the camera)."""
+    from dataclasses import replace
+
+    from camtrap.core.pipeline import classify_burst
+
+    runs: dict[str, ModeRun] = {}
+    for mode, det in (("full", replace(detector, regions=None)), ("regions", detector)):
+        run = runs[mode] = ModeRun(Stages())
+        for frames in bursts(mode == "regions"):
+            t0 = time.process_time()
+            v = classify_burst(iter(frames), len(frames), det, run.stages).verdict
+            run.cpu_s += time.process_time() - t0
+            scored = [f for f in v.frames if f.error is None]
+            run.frames += len(scored)
+            run.regions += sum(f.where.regions for f in scored)
+            for f in scored:
+                run.sources[f.where.source] = run.sources.get(f.where.source, 0) + 1
+    return runs
+
+
+def report_regions(detector: Any, runs: dict[str, ModeRun]) -> None:
+    full, reg = runs["full"], runs["regions"]
+    per = max(reg.frames, 1)
+    src = ", ".join(f"{k} {v}" for k, v in sorted(reg.sources.items()))
+    print(
+        f"regions (max_regions {detector.regions.max_regions}): {reg.regions / per:.2f} "
+        f"regions per frame over {reg.frames} frames (winning: {src})"
+    )
+    for stage in ("motion", "crop", "invoke"):
+        total = sum(reg.stages.times.get(stage, []))
+        print(f"  {stage:7} {1000 * total / per:8.2f} ms per frame")
+    cpu_reg = reg.cpu_s / per
+    cpu_full = full.cpu_s / max(full.frames, 1)
+    ratio = f"{cpu_reg / cpu_full:.2f}x" if cpu_full > 0 else "n/a"
+    print(
+        f"  CPU per frame: regions {1000 * cpu_reg:.1f} ms, full frame {1000 * cpu_full:.1f} ms"
+        f" -> {ratio} (target <= 3x)"
+    )
+
+
+def _recorded(paths: Sequence[str], detector: Any) -> BurstSource:
+    """Recorded bursts, decoded at the working width (regions) or the model input (full)."""
+    from camtrap.errors import BadFrameError
+    from camtrap.sim.bursts import discover
+    from camtrap.sim.replay_camera import detector_decode_size, read_frame
+
+    found = discover(paths)
+
+    def bursts(regions: bool) -> Iterator[list[Any]]:
+        size = detector_decode_size(detector) if regions else detector.classifier.input_size
+        for b in found:
+            try:
+                yield [read_frame(p, i, 0.0, size) for i, p in enumerate(b.frames)]
+            except BadFrameError:
+                continue  # said once already by the stage timings above
+
+    return bursts
+
+
+def _walking(size: tuple[int, int], bursts: int) -> BurstSource:
+    """Synthetic bursts: a textured scene with a far animal (a tenth of the width) walking."""
+    import numpy as np
+    from PIL import Image
+
+    from camtrap.core.types import Frame
+
+    def make(regions: bool) -> Iterator[list[Any]]:
+        w, h = size
+        for b in range(bursts):
+            rng = np.random.default_rng(b)
+            grid = rng.integers(40, 200, (12, 16, 3), dtype=np.uint8)
+            scene = np.asarray(Image.fromarray(grid).resize(size, Image.Resampling.BICUBIC))
+            aw, ah = w // 10, h // 12
+            patch = rng.integers(0, 256, (ah, aw, 3), dtype=np.uint8)
+            frames = []
+            for i in range(5):
+                f = scene.copy()
+                x = (w // 8 + i * aw) % (w - aw)
+                f[h // 2 : h // 2 + ah, x : x + aw] = patch
+                frames.append(Frame(i, 0.5 * i, f, f"{i:03d}.jpg"))
+            yield frames
+
+    return make
 
 
 def _ratio(part: float, whole: float) -> str:

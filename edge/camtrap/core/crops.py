@@ -17,10 +17,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from camtrap.core.preprocess import ResizeMode, resize
+from camtrap.core.preprocess import ResizeMode, centre_box
 from camtrap.core.regions import Box, Region
 
 MARGIN = 0.05  # context around a motion box, per side, as a share of its longer side
+REDUCING_GAP = 2.0  # Pillow reduces by a whole factor first while the result stays 2x the input
 MIN_SIDE = 0.5  # a crop is at least this share of the model input per side (in frame pixels)
 
 
@@ -51,17 +52,27 @@ def _inside(start: float, length: float, limit: float) -> float:
 
 
 def cut(
-    pixels: np.ndarray,
+    frame: Image.Image,
     region: Region,
     input_size: tuple[int, int],
     full_resize: ResizeMode = "squash",
     margin: float = MARGIN,
 ) -> np.ndarray:
-    """The region of an H x W x 3 uint8 frame as model input pixels (``input_size`` = w, h)."""
+    """The region of a frame as model input pixels (``input_size`` = w, h). The frame is a
+    Pillow image, made once per frame: every region of it is cut from the same one."""
+    w, h = frame.size
     if region.source == "full":
-        return resize(pixels, input_size, full_resize)
-    h, w = pixels.shape[:2]
+        img = (
+            frame if full_resize == "squash" else frame.crop(centre_box(w, h, _aspect(input_size)))
+        )
+        return np.asarray(
+            img.resize(input_size, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP)
+        )
     tile_margin = 0.0 if region.source == "tiles" else margin
     rect = crop_rect(region.box, (w, h), input_size, tile_margin)
-    img = Image.fromarray(pixels).crop(rect)  # Pillow pads outside the frame with black
-    return np.asarray(img.resize(input_size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+    img = frame.crop(rect)  # Pillow pads outside the frame with black
+    return np.asarray(img.resize(input_size, Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP))
+
+
+def _aspect(size: tuple[int, int]) -> float:
+    return size[0] / size[1]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
+from PIL import Image
 
 from camtrap.core.crops import cut
 from camtrap.core.ports import Camera, Classifier
@@ -156,11 +157,12 @@ def judge_frame(
     first region that reaches the threshold."""
     proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
     size = detector.classifier.input_size
+    image = meter.timed("crop", Image.fromarray, frame.pixels)  # once: every region cuts it
     stop = detector.rule.early_exit and detector.rule.name == "k_of_n"
     best: tuple[float, np.ndarray, Region] | None = None
     classified = 0
     for region in proposal.regions:
-        pixels = meter.timed("crop", cut, frame.pixels, region, size, detector.resize)
+        pixels = meter.timed("crop", cut, image, region, size, detector.resize)
         probs = meter.timed("invoke", detector.classifier.classify, pixels)
         classified += 1
         score = detector.targets.score(probs)

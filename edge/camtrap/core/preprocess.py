@@ -55,22 +55,28 @@ class InputSpec:
         return (self.width, self.height)
 
 
-def resize(pixels: np.ndarray, size: tuple[int, int], mode: ResizeMode = "squash") -> np.ndarray:
+def resize(
+    pixels: np.ndarray,
+    size: tuple[int, int],
+    mode: ResizeMode = "squash",
+    reducing_gap: float | None = None,
+) -> np.ndarray:
     """Resize an H x W x 3 uint8 image to ``size`` = (width, height).
 
     ``squash`` stretches the whole frame (aspect ratio not kept); ``crop`` takes the largest
-    centred region with the target aspect ratio first.
+    centred region with the target aspect ratio first. ``reducing_gap`` lets Pillow reduce a
+    large frame by a whole factor first (much cheaper from a full-resolution frame).
     """
     h, w = pixels.shape[:2]
     if (w, h) == tuple(size):
         return pixels
     img = Image.fromarray(pixels)
     if mode == "crop":
-        img = img.crop(_centre_box(w, h, size[0] / size[1]))
-    return np.asarray(img.resize(size, Image.Resampling.BILINEAR))
+        img = img.crop(centre_box(w, h, size[0] / size[1]))
+    return np.asarray(img.resize(size, Image.Resampling.BILINEAR, reducing_gap=reducing_gap))
 
 
-def _centre_box(w: int, h: int, aspect: float) -> tuple[int, int, int, int]:
+def centre_box(w: int, h: int, aspect: float) -> tuple[int, int, int, int]:
     if w / h > aspect:
         cw = max(1, round(h * aspect))
         left = (w - cw) // 2

@@ -180,15 +180,18 @@ class Thumb:
 
 
 def thumbnail(pixels: np.ndarray, width: int = 256) -> Thumb:
-    """The motion thumbnail of an H x W x 3 uint8 frame, ``width`` wide (never enlarged).
+    """The motion thumbnail (luminance) of an H x W x 3 uint8 frame, ``width`` wide (never
+    enlarged).
 
     Its sides are multiples of `CELL`; a frame smaller than one cell gives a flat thumbnail.
     """
     h, w = pixels.shape[:2]
     tw = max(CELL, min(width, w) // CELL * CELL)
     th = max(CELL, round(tw * h / w) // CELL * CELL)
-    img = Image.fromarray(pixels).convert("L")
-    grey = np.asarray(img.resize((tw, th), Image.Resampling.BOX, reducing_gap=2.0), np.float32)
+    img = Image.fromarray(pixels)
+    if w >= 4 * tw:  # a whole-factor box reduction first: far cheaper on a full-size frame
+        img = img.reduce(w // (2 * tw))
+    grey = np.asarray(img.convert("L").resize((tw, th), Image.Resampling.BOX), np.float32)
     std = float(grey.std())
     level = float(np.median(grey))
     flat = std < FLAT_STD or w < CELL * 4 or h < CELL * 4
