@@ -55,6 +55,15 @@ def make_hit(seq: int = 42, t: float = T0, device: str = "trap-07") -> Hit:
     )
 
 
+def test_a_hit_with_a_region_carries_its_box_and_source_last():
+    from dataclasses import replace
+
+    hit = replace(make_hit(), box=(0.25, 0.5, 0.125, 0.0625), region_source="motion")
+    body = json.loads(hit_message(topics("camtrap", "trap-07"), hit, now=T0).payload)
+    assert list(body)[-2:] == ["box", "region_source"]
+    assert body["box"] == [0.25, 0.5, 0.125, 0.0625] and body["region_source"] == "motion"
+
+
 def test_hit_json_matches_the_contract_example_field_for_field_and_in_order():
     msg = hit_message(topics("camtrap", "trap-07"), make_hit(), now=T0 + 12, battery_mv=3710)
     body = json.loads(msg.payload)

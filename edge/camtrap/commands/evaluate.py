@@ -21,12 +21,12 @@ import argparse
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from camtrap.cliargs import add_rate_arguments, add_replay_arguments, add_rule_args
-from camtrap.core.burst_record import BurstRecord
+from camtrap.core.burst_record import BurstRecord, hits_by_source
 from camtrap.core.calibrate import assess, scored_bursts
 from camtrap.core.early_exit import simulate_early_exit
 from camtrap.core.labels import is_target_label, short_label
@@ -69,6 +69,7 @@ class Outcome:
     errors: tuple[tuple[str, str], ...]
     target_scores: tuple[float, ...]  # burst scores of labelled target bursts
     other_scores: tuple[float, ...]  # and of the others
+    hit_sources: dict[str, int] = field(default_factory=dict)  # hits by region source
 
 
 def outcome(
@@ -91,7 +92,8 @@ def outcome(
         tuple(r.target_score or 0.0 for r in labelled if is_target_label(r.label, targets) == want)
         for want in (True, False)
     ]
-    return Outcome(evaluation, point, early, errors, split[0], split[1])
+    sources = hits_by_source(records)
+    return Outcome(evaluation, point, early, errors, split[0], split[1], sources)
 
 
 def thumbs(
@@ -205,6 +207,7 @@ def metrics_json(result: Outcome, model: str, rule: Rule) -> dict[str, Any]:
         "operating_point": None if result.point is None else result.point.card_metrics(),
         "early_exit": None if result.early_exit is None else asdict(result.early_exit),
         "skipped": [{"source": s, "error": e} for s, e in result.errors],
+        "hits_by_region_source": result.hit_sources,
     }
 
 
@@ -233,6 +236,9 @@ def summary(result: Outcome, out: Path) -> str:
         )
     for truth, predicted, n in ev.top_confusions[:3]:
         lines.append(f"confusion: {n} {truth} burst{'s' * (n != 1)} read as {predicted}")
+    if result.hit_sources:
+        by = ", ".join(f"{k} {v}" for k, v in result.hit_sources.items())
+        lines.append(f"hits by the winning region of their best frame: {by}")
     lines.append(f"report: {out / 'report.md'} and {out / 'report.html'}")
     return "\n".join(lines)
 

@@ -9,7 +9,7 @@ record and the bad key.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ class BurstRecord:
     label: str | None = None
     error: str | None = None
     target: str = ""  # the target that scored (a group's name), "" in older records
+    region_source: str | None = None  # where the best frame's winning region came from
 
 
 def parse_record(raw: Mapping[str, Any], where: str = "record") -> BurstRecord:
@@ -62,7 +63,19 @@ def parse_record(raw: Mapping[str, Any], where: str = "record") -> BurstRecord:
         label=_opt_str(raw, "label", where),
         error=_opt_str(raw, "error", where),
         target=str(raw.get("target") or ""),
+        region_source=_opt_str(raw, "region_source", where),
     )
+
+
+def hits_by_source(records: Sequence[BurstRecord]) -> dict[str, int]:
+    """How many hits came from motion regions, tiles or the full frame (by the winning region
+    of each hit's best frame; records from before regions count as the full frame)."""
+    out = {"motion": 0, "tiles": 0, "full": 0}
+    for r in records:
+        if r.verdict == "hit":
+            source = r.region_source or "full"
+            out[source] = out.get(source, 0) + 1
+    return out
 
 
 def _parse_frame(raw: Any, where: str) -> FrameRecord:

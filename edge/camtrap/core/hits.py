@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from camtrap.core.pipeline import BurstResult
+from camtrap.core.records import best_region
 from camtrap.core.targets import first_name, matches
 from camtrap.core.types import BurstMeta, Hit
 
@@ -29,12 +30,14 @@ def hit_of(
     time_trusted: bool = True,
 ) -> Hit:
     """The hit a ``hit`` burst makes: the winning target's first name, the score to 4 places;
-    ``time_trusted`` False when the trap's clock was unknown at the trigger.
+    ``time_trusted`` False when the trap's clock was unknown at the trigger; ``box`` and
+    ``region_source``: where the animal was (the winning region of the best frame).
 
     A label roll-up group's hit goes out under the group's name (``leopard``, which LoRa and
     Home Assistant know), not the member that scored (``jaguar``: the store's record keeps it).
     """
     v = result.verdict
+    best = best_region(v)
     return Hit(
         event_id=event_id,
         event_seq=seq,
@@ -47,6 +50,8 @@ def hit_of(
         model=model,
         deployment_id=deployment_id,
         time_trusted=time_trusted,
+        box=tuple(best["box"]),
+        region_source=best["region_source"],
     )
 
 

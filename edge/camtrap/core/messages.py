@@ -102,8 +102,10 @@ def hit_payload(
 ) -> dict[str, Any]:
     """The versioned hit JSON object (field order as documented). ``time`` and ``age_s`` are
     null when the trap's clock was unknown at the trigger or is unknown now (``now_trusted``
-    False), or the age would be absurd: consumers then date the hit by its arrival."""
-    return {
+    False), or the age would be absurd: consumers then date the hit by its arrival. ``box``
+    (normalised [x, y, w, h], top-left origin) and ``region_source`` follow when the hit knows
+    them."""
+    payload: dict[str, Any] = {
         "v": SCHEMA_VERSION,
         "type": "hit",
         "event_id": hit.event_id,
@@ -119,6 +121,10 @@ def hit_payload(
         "age_s": age_s(hit.time, hit.time_trusted, now, now_trusted),
         "model": hit.model,
     }
+    if hit.box is not None:  # where the animal was: the winning region of the best frame
+        payload["box"] = [round(v, 4) for v in hit.box]
+        payload["region_source"] = hit.region_source
+    return payload
 
 
 def hit_message(

@@ -126,6 +126,8 @@ class Hit:
     model: str = ""  # model name and sha256 prefix, for provenance
     deployment_id: str = ""  # the [deployment] it was taken in; empty when none is configured
     time_trusted: bool = True  # False: ``time`` is an unknown clock's reading (never shown)
+    box: tuple[float, ...] | None = None  # winning region of the best frame, [x, y, w, h]
+    region_source: RegionSource | None = None  # where that region came from
 
     def __post_init__(self) -> None:
         if not self.event_id or not self.device_id or not self.label:
@@ -136,6 +138,11 @@ class Hit:
             raise ValueError(f"hit {self.event_id}: time must be finite, got {self.time}")
         _fraction(f"hit {self.event_id}", "score", self.score)
         _counts(f"hit {self.event_id}", self.frames_agreeing, self.frames_classified)
+        if self.box is not None:  # a list from JSON (the outbox) is the same box
+            box = tuple(float(v) for v in self.box)
+            if len(box) != 4 or not all(0.0 <= v <= 1.0 for v in box):
+                raise ValueError(f"hit {self.event_id}: box must be 4 numbers in 0..1, got {box}")
+            object.__setattr__(self, "box", box)
 
 
 def _fraction(what: str, name: str, value: float) -> None:
