@@ -70,6 +70,8 @@ test: lint
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m camtrap bench $(DEMO_BURSTS) --model $(DEMO_MODEL)/model.tflite
+	$(BIN)/python -m camtrap bench --model $(DEMO_MODEL)/model.tflite --working-frame 2028x1520
+	$(BIN)/python -m tools.bench_replay
 	$(BIN)/python -m tools.bench_early_exit
 	$(BIN)/python -m tools.bench_firmware_heap
 	$(BIN)/python -m tools.bench_adapt
