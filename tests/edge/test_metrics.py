@@ -254,3 +254,24 @@ def test_pr_curve_ties_share_one_threshold() -> None:
 
 def test_pr_curve_without_targets_is_empty() -> None:
     assert pr_curve([(0.5, False)]) == ((), None)
+
+
+def test_hits_are_counted_by_the_source_of_their_winning_region() -> None:
+    from camtrap.core.metrics import hits_by_source, parse_record
+
+    def rec(verdict: str, source: str | None) -> Any:
+        raw: dict[str, Any] = {
+            "source": "b",
+            "verdict": verdict,
+            "target_score": 0.9,
+            "top_label": "leopard",
+            "top_score": 0.9,
+            "frames_total": 1,
+            "frames_classified": 1,
+        }
+        if source is not None:
+            raw["region_source"] = source
+        return parse_record(raw)
+
+    records = [rec("hit", "motion"), rec("hit", "motion"), rec("hit", None), rec("miss", "tiles")]
+    assert hits_by_source(records) == {"motion": 2, "tiles": 0, "full": 1}
