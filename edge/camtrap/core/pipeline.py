@@ -183,7 +183,10 @@ def _proposal(detector: Detector, frame: Frame, thumbs: Sequence[Thumb], index: 
     iw, ih = detector.classifier.input_size
     if w <= iw and h <= ih:  # nothing to gain: a crop would be enlarged, not sharper
         return Proposal((Region(FULL, "full"),), "frame not larger than the model input")
-    return propose(thumbs, index, detector.regions)
+    try:
+        return propose(thumbs, index, detector.regions)
+    except (ValueError, ArithmeticError) as e:  # a frame no stage foresaw: judge it whole
+        return Proposal((Region(FULL, "full"),), f"regions failed ({e}): full frame")
 
 
 def capture(camera: Camera, n: int, interval_s: float) -> Iterator[Frame]:
