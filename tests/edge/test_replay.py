@@ -171,6 +171,20 @@ def test_bundled_bursts_get_the_verdicts_their_labels_say(demo_records: list[dic
         assert r["verdict"] == want, r["source"]
 
 
+@needs_demo
+def test_the_far_leopard_is_missed_whole_and_found_by_its_regions(demo_records: list[dict]):
+    from dataclasses import replace as with_
+
+    from camtrap.config import ModelConfig, VerdictConfig
+    from camtrap.detector import build_detector
+
+    far = [r for r in demo_records if "-far-" in r["source"] and r["label"] == "leopard"]
+    assert far and all(r["verdict"] == "hit" and r["region_source"] == "motion" for r in far)
+    det = build_detector(ModelConfig(path=str(DEMO_MODEL)), VerdictConfig())
+    whole = replay(discover([r["source"] for r in far]), with_(det, regions=None))
+    assert all(r["verdict"] == "miss" for r in whole)
+
+
 def golden_is_for_this_model() -> bool:
     if not (GOLDEN.exists() and GOLDEN_MODEL.exists() and DEMO_MODEL.exists()):
         return False
@@ -198,12 +212,17 @@ def test_bundled_bursts_match_the_golden_records():
 
 
 def _stable(r: dict) -> dict:
-    """A record without machine paths, scores to 2 decimals (runtimes differ in rounding)."""
+    """A record without machine paths, scores and boxes to 2 decimals (runtimes differ in
+    rounding), each frame's winning region source."""
     out = {k: v for k, v in r.items() if k not in ("source", "frames")}
     out["source"] = Path(r["source"]).name
     out["target_score"] = round(r["target_score"], 2)
     out["top_score"] = round(r["top_score"], 2)
-    out["frames"] = [(f["name"], f["top_label"], round(f["target_score"], 2)) for f in r["frames"]]
+    out["box"] = [round(v, 2) for v in r["box"]]
+    out["frames"] = [
+        (f["name"], f["top_label"], round(f["target_score"], 2), f["region_source"])
+        for f in r["frames"]
+    ]
     return out
 
 

@@ -126,7 +126,7 @@ def test_bundled_demo_bursts_regenerate_from_their_seed(tmp_path: Path) -> None:
     root = REPO / "demo" / "bursts"
     if not root.is_dir():
         pytest.skip("demo/bursts not present")
-    gen_bursts.generate(tmp_path, seed=7, per_class=3)
+    gen_bursts.generate(tmp_path, seed=7, per_class=3, far=1, far_size=(640, 480))
     bundled = {d.relative_to(root): (d / "burst.json").read_text() for d in burst_dirs(root)}
     fresh = {d.relative_to(tmp_path): (d / "burst.json").read_text() for d in burst_dirs(tmp_path)}
     assert bundled == fresh
