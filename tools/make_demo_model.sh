@@ -37,7 +37,7 @@ rm -rf "$WORK/train" "$WORK/eval" "$WORK/calibrate"
 "$PY" -m tools.gen_bursts "$WORK/calibrate" --seed "$SEED_CAL" --per-class 20 --far 5 \
     --far-size 640x480
 .venv/bin/camtrap calibrate "$WORK/calibrate" --model "$OUT_MODEL/model.tflite" \
-    --min-recall 1 --triggers-per-day 20 --write-card
+    --min-recall 0.95 --rules k_of_n --k 4 --triggers-per-day 20 --write-card
 # Cross-check with the service itself (same bursts, int8 model, the card's rule).
 if [ -x .venv/bin/camtrap ]; then
     .venv/bin/camtrap replay "$WORK/eval" --model "$OUT_MODEL/model.tflite" \
