@@ -104,7 +104,7 @@ def replay_full(args: argparse.Namespace, rule_args: bool = True) -> Replayed:
         raise UsageError("give burst directories or images (or --records FILE where accepted)")
     cfg = load_config(args.config)
     bursts = discover_bursts(args.bursts, getattr(args, "truth", None))  # before the model
-    keys = ("model", "labels", "target", "target_group")
+    keys = ("model", "labels", "target", "target_group", "regions")
     keys += ("rule", "k", "threshold") if rule_args else ()
     full = argparse.Namespace(**{k: getattr(args, k, None) for k in keys}, no_early_exit=True)
     detector = detector_from_args(full, cfg, args.config or "<command line>")

@@ -8,8 +8,9 @@ read) is a Frictionless Data Package with three tables. Here:
 * ``media.csv``: one row per stored frame (``<event id>-<index>``), captured by
   ``activityDetection``, ``filePath`` relative to the data directory.
 * ``observations.csv``: one event-level observation per burst (``eventID`` = the event id), plus
-  a media-level one per frame whose record has a region ``box`` (the regions stage), carrying
-  ``bboxX/bboxY/bboxWidth/bboxHeight``. All are ``classificationMethod: machine``,
+  a media-level one per frame whose record has a region ``box`` from motion or tiles (the
+  regions stage; a frame judged whole has the full frame as its box, which locates nothing),
+  carrying ``bboxX/bboxY/bboxWidth/bboxHeight``. All are ``classificationMethod: machine``,
   ``classifiedBy`` the model, ``classificationProbability`` the burst (or frame) score.
 
 What a label becomes comes from a label -> taxon table (the model card's ``taxa``): a scientific
@@ -170,8 +171,13 @@ def build_tables(
         dep = _deployment_of(b, fallback)
         media.extend(_media_row(b, f, dep) for f in b.frames)
         observations.append(_event_observation(b, dep, taxa))
-        observations.extend(_frame_observation(b, f, dep, taxa) for f in b.frames if f.box)
+        observations.extend(_frame_observation(b, f, dep, taxa) for f in b.frames if _located(f))
     return Tables(_deployment_rows(bursts, fallback), media, observations)
+
+
+def _located(f: SurveyFrame) -> bool:
+    """A frame whose winning region says where the animal was (not the whole frame)."""
+    return f.box is not None and f.region_source != "full" and f.error is None
 
 
 def _deployment_of(b: SurveyBurst, fallback: Deployment | None) -> Deployment:
