@@ -257,7 +257,7 @@ def test_pr_curve_without_targets_is_empty() -> None:
 
 
 def test_hits_are_counted_by_the_source_of_their_winning_region() -> None:
-    from camtrap.core.metrics import hits_by_source, parse_record
+    from camtrap.core.burst_record import hits_by_source, parse_record
 
     def rec(verdict: str, source: str | None) -> Any:
         raw: dict[str, Any] = {
