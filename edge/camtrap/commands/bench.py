@@ -211,8 +211,8 @@ def _classify(detector: Any, frames: Sequence[Any], stages: Stages) -> Any:
 
     every = replace(detector.rule, early_exit=False)  # all frames, as the figures are per frame
     timed = _timed_detector()(
-        detector.classifier, detector.targets, every, detector.resize, detector.model, stages
-    )
+        detector.classifier, detector.targets, every, detector.resize, detector.model, None, stages
+    )  # whole frames: the regions stage has its own figures (`measure_regions`)
     before = {k: sum(stages.times.get(k, ())) for k in ("resize", "quantize", "invoke")}
     t0 = time.perf_counter()
     result = classify_burst(iter(frames), len(frames), timed)

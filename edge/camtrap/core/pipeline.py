@@ -34,7 +34,7 @@ from camtrap.core.preprocess import ResizeMode, resize
 from camtrap.core.regions import FULL, Proposal, Region, RegionParams, Thumb, propose, thumbnail
 from camtrap.core.targets import Targets
 from camtrap.core.types import Frame, Verdict, Where
-from camtrap.core.verdict import Rule, Tally
+from camtrap.core.verdict import FULL_FRAME, Rule, Tally
 from camtrap.errors import BadFrameError, CameraError
 
 T = TypeVar("T")
@@ -155,6 +155,8 @@ def judge_frame(
     """The class probabilities of a frame's winning region (the best target score), and where
     it was. The full frame comes first; under ``k_of_n`` with early exit the frame stops at the
     first region that reaches the threshold."""
+    if detector.regions is None:  # whole frames, exactly as before regions existed
+        return detector.probabilities(frame.pixels), FULL_FRAME
     proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
     size = detector.classifier.input_size
     image = meter.timed("crop", Image.fromarray, frame.pixels)  # once: every region cuts it
