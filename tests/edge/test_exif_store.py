@@ -163,40 +163,13 @@ def test_docstring_examples(name: str):
 
 
 def test_the_winning_region_goes_into_the_stored_record(tmp_path):
-    from dataclasses import dataclass
-
     from camtrap.adapters.store import burst_record
+    from camtrap.core.types import Where
 
-    @dataclass(frozen=True)
-    class Box:
-        x: float
-        y: float
-        w: float
-        h: float
-
-        def as_list(self) -> list[float]:
-            return [self.x, self.y, self.w, self.h]
-
-    @dataclass(frozen=True)
-    class Where:
-        box: Box
-        source: str
-
-    @dataclass(frozen=True)
-    class Scored(FrameScore):
-        where: Where | None = None
-
-    v = Verdict(
-        "hit",
-        0.9,
-        "leopard",
-        0.9,
-        1,
-        1,
-        (Scored(0, 0.9, "leopard", 0.9, where=Where(Box(0.1, 0.2, 0.3, 0.4), "motion")),),
-        1,
-        "k",
-    )
+    where = Where((0.1, 0.2, 0.3, 0.4), "motion", regions=2)
+    scored = FrameScore(0, 0.9, "leopard", 0.9, where=where)
+    v = Verdict("hit", 0.9, "leopard", 0.9, 1, 1, (scored,), 1, "k")
     record = burst_record("e-1", BurstMeta("camera", "trap-07", T0, 0.5), v)
     (frame,) = record["verdict"]["frames"]
     assert frame["box"] == [0.1, 0.2, 0.3, 0.4] and frame["region_source"] == "motion"
+    assert record["verdict"]["box"] == [0.1, 0.2, 0.3, 0.4]  # the burst's best frame's region
