@@ -134,46 +134,10 @@ class DesignResult:
 
 def parse_capture_params(raw: dict[str, Any], source: str) -> tuple[CaptureParams, dict[str, str]]:
     """Validate the capture figures (``{value, unit, source}`` each); returns them and sources."""
-    wanted = {dotted: name for name, (dotted, _, _) in _KEYS.items()}
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for section, table in raw.items():
-        if not isinstance(table, dict):
-            raise ConfigError(source, section, "must be a table of figures")
-        for key, entry in table.items():
-            dotted = f"{section}.{key}"
-            if dotted not in wanted:
-                known = ", ".join(sorted(wanted))
-                raise ConfigError(source, dotted, f"unknown figure (known: {known})")
-            name = wanted[dotted]
-            values[name], sources[name] = _figure(entry, source, dotted, _KEYS[name])
-    for name, (dotted, _, _) in _KEYS.items():
-        if name not in values:
-            raise ConfigError(source, dotted, "missing")
+    values, sources = power.read_figures(raw, source, _KEYS)
     params = CaptureParams(**values)
     _check_consistent(params, source)
     return params, sources
-
-
-def _figure(entry: Any, source: str, dotted: str, spec: tuple) -> tuple[Any, str]:
-    if not isinstance(entry, dict) or "value" not in entry:
-        raise ConfigError(source, dotted, 'must be a table like {value = 1.0, source = "..."}')
-    unknown = set(entry) - {"value", "unit", "source"}
-    if unknown:
-        raise ConfigError(source, dotted, f"unknown field(s) {sorted(unknown)}")
-    value, where = entry["value"], entry.get("source", "")
-    if not isinstance(where, str) or not where.strip():
-        raise ConfigError(source, f"{dotted}.source", "every figure needs its source")
-    _, lo, hi = spec
-    if lo is None:
-        if not isinstance(value, str):
-            raise ConfigError(source, f"{dotted}.value", f"must be a string, got {value!r}")
-        return value, where
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(source, f"{dotted}.value", f"must be a number, got {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(source, f"{dotted}.value", f"must be in {lo:g}..{hi:g}, got {value}")
-    return float(value), where
 
 
 def _check_consistent(p: CaptureParams, source: str) -> None:

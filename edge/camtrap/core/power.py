@@ -147,9 +147,18 @@ def parse_power_params(raw: dict[str, Any], source: str) -> tuple[PowerParams, d
     Each figure is a table ``{value = 0.6, unit = "W", source = "..."}``; a figure without a
     source is an error, like an unknown or missing key.
     """
-    values: dict[str, float] = {}
+    values, sources = read_figures(raw, source, _KEYS)
+    return PowerParams(**values), sources
+
+
+def read_figures(
+    raw: dict[str, Any], source: str, keys: dict[str, tuple[str, Any, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A sourced-figures document (power.toml, capture.toml) checked against ``keys``
+    (name -> (dotted key, lo, hi); ``lo`` None for a string figure): values and sources."""
+    values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    wanted = {dotted: name for name, (dotted, _, _) in _KEYS.items()}
+    wanted = {dotted: name for name, (dotted, _, _) in keys.items()}
     for section, table in raw.items():
         if not isinstance(table, dict):
             raise ConfigError(source, section, "must be a table of figures")
@@ -159,27 +168,32 @@ def parse_power_params(raw: dict[str, Any], source: str) -> tuple[PowerParams, d
                 known = ", ".join(sorted(wanted))
                 raise ConfigError(source, dotted, f"unknown figure (known: {known})")
             name = wanted[dotted]
-            values[name], sources[name] = _parse_figure(entry, source, dotted, _KEYS[name])
-    for name, (dotted, _, _) in _KEYS.items():
+            values[name], sources[name] = _parse_figure(entry, source, dotted, keys[name])
+    for name, (dotted, _, _) in keys.items():
         if name not in values:
             raise ConfigError(source, dotted, "missing")
-    return PowerParams(**values), sources
+    return values, sources
 
 
 def _parse_figure(
-    entry: Any, source: str, dotted: str, spec: tuple[str, float, float]
-) -> tuple[float, str]:
+    entry: Any, source: str, dotted: str, spec: tuple[str, Any, Any]
+) -> tuple[Any, str]:
     if not isinstance(entry, dict) or "value" not in entry:
         raise ConfigError(source, dotted, 'must be a table like {value = 1.0, source = "..."}')
     unknown = set(entry) - {"value", "unit", "source"}
     if unknown:
         raise ConfigError(source, dotted, f"unknown field(s) {sorted(unknown)}")
     value, where = entry["value"], entry.get("source", "")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    _, lo, hi = spec
+    if lo is None:
+        if not isinstance(value, str):
+            raise ConfigError(source, f"{dotted}.value", f"must be a string, got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(source, f"{dotted}.value", f"must be a number, got {value!r}")
     if not isinstance(where, str) or not where.strip():
         raise ConfigError(source, f"{dotted}.source", "every figure needs its source")
-    _, lo, hi = spec
+    if lo is None:
+        return value, where
     if not lo <= value <= hi:
         raise ConfigError(source, f"{dotted}.value", f"must be in {lo:g}..{hi:g}, got {value}")
     return float(value), where
