@@ -25,14 +25,16 @@ from camtrap.core.ports import Camera, Clock, Publisher, StorePort, TimeKeeper, 
 from camtrap.core.thumbnail import ThumbnailSpec
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.core.types import BurstMeta
+from camtrap.delivery import Fanout, linger_mqtt
 from camtrap.errors import ConfigError
-from camtrap.service import Fanout, OnResult, Plan, Service, linger_mqtt
+from camtrap.service import OnResult, Plan, Service
 
 if TYPE_CHECKING:
     from camtrap.adapters.boot_timeline import BootTimeline
     from camtrap.adapters.dry_run import DryRunPublisher
     from camtrap.adapters.gpio_pir import PirTrigger
-    from camtrap.adapters.mcu_link import McuLink, McuTriggerSource
+    from camtrap.adapters.mcu_link import McuLink
+    from camtrap.adapters.mcu_trigger import McuTriggerSource
     from camtrap.adapters.mqtt import MqttPublisher
     from camtrap.adapters.notify import AppriseNotifier, NotifySetup
     from camtrap.adapters.outbox import Outbox
@@ -135,7 +137,7 @@ def _power_gated(
     """The MCU's trigger source and the outputs on its link; before the SHUTDOWN ack the MQTT
     hits, their pictures and a notification that may go now get out, bounded by ``[link]
     mqtt_linger_s``."""
-    from camtrap.adapters.mcu_link import open_trigger_source
+    from camtrap.adapters.mcu_trigger import open_trigger_source
 
     trigger = open_trigger_source(cfg, clock, halt=halt, timekeeper=clock)
     battery = trigger.read_battery

@@ -5,8 +5,8 @@
 with the pure retrigger policy (`camtrap.core.trigger`) deciding when bursts start, periodic
 telemetry counters, and a clean stop when ``stop`` is set (SIGTERM). It drives ports only
 (`camtrap.core.ports`); which adapters fill them, real or simulated, is the composition root's
-choice (`camtrap.app`). Also here: `Fanout` (several publishers as one) and `linger_mqtt` (the
-bounded drain before a power-gated Pi acknowledges SHUTDOWN).
+choice (`camtrap.app`). The publishers it drains as one (`Fanout`) and the bounded drain
+before a power-gated Pi acknowledges SHUTDOWN (`linger_mqtt`) are `camtrap.delivery`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
@@ -35,14 +35,12 @@ from camtrap.core.thumbnail import ThumbnailError, ThumbnailSpec, thumbnail_for
 from camtrap.core.timebase import BurstTime
 from camtrap.core.trigger import TriggerPolicy, TriggerState, burst_done, on_trigger, tick
 from camtrap.core.types import BurstMeta, Frame, make_event_id
-from camtrap.errors import PeerError
+from camtrap.delivery import FLUSH_STEP_S
 
 if TYPE_CHECKING:
     from camtrap.adapters.boot_timeline import BootTimeline
 
 log = logging.getLogger("camtrap.service")
-
-FLUSH_STEP_S = 0.05
 
 # plan(meta) -> (meta, frames to capture), or None when there is nothing to capture (sim)
 Plan = Callable[[BurstMeta], "tuple[BurstMeta, int] | None"]
@@ -58,34 +56,6 @@ COUNTERS = (
     "triggers_during_burst",
     "triggers_dropped",
 )
-
-
-class Fanout:
-    """Several publishers driven as one (MQTT and LoRa); one failing peer does not stop others."""
-
-    def __init__(self, publishers: Sequence[Publisher]) -> None:
-        self.publishers = list(publishers)
-
-    def start(self) -> None:
-        self._each("start", lambda p: p.start())
-
-    def drain(self) -> int:
-        counts: list[int] = []
-        self._each("drain", lambda p: counts.append(p.drain()))
-        return sum(counts)
-
-    def publish_telemetry(self, counters: Mapping[str, Counter]) -> None:
-        self._each("telemetry", lambda p: p.publish_telemetry(counters))
-
-    def stop(self) -> None:
-        self._each("stop", lambda p: p.stop())
-
-    def _each(self, what: str, call: Callable[[Publisher], object]) -> None:
-        for p in self.publishers:
-            try:
-                call(p)
-            except PeerError as e:  # the peer is down: its hits wait in the outbox
-                log.error("%s: %s: %s", type(p).__name__, what, e)
 
 
 @dataclass
@@ -403,35 +373,3 @@ def describe(event_id: str, result: BurstResult) -> str:
         f"({v.frames_agreeing}/{v.frames_classified} frames agreeing of {v.frames_total}, "
         f"{v.rule})"
     )
-
-
-def linger_mqtt(
-    publisher: Publisher,
-    outbox: OutboxPort,
-    bound_s: float,
-    clock: Clock,
-    wait: Callable[[float], object] = time.sleep,
-    sink: str | Sequence[str] = "mqtt",
-    busy: Callable[[], bool] = lambda: False,
-) -> bool:
-    """Drain until nothing is pending for ``sink`` (one or several: the hit and its picture)
-    and ``busy()`` is false (a notification that could go now), or ``bound_s`` passed; True
-    when all went.
-
-    Power-gated, this runs between the MCU's SHUTDOWN request and the Pi's ack, so a slow
-    uplink gets its hit out before the power goes; past the bound the hit stays in the outbox
-    for the next boot (never lost).
-    """
-    sinks = (sink,) if isinstance(sink, str) else tuple(sink)
-    deadline = clock.monotonic() + bound_s
-    while True:
-        try:
-            publisher.drain()
-        except PeerError as e:  # the broker is down: the bound decides
-            log.warning("linger: %s", e)
-        if all(outbox.count_pending(s) == 0 for s in sinks) and not busy():
-            return True
-        if clock.monotonic() >= deadline:
-            log.warning("linger: hits still pending for %s after %.1f s", "/".join(sinks), bound_s)
-            return False
-        wait(FLUSH_STEP_S)

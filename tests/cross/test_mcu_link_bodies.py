@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 from fwkit import Lcg  # pyright: ignore[reportMissingImports]
 from linkfuzz import TYPES, random_frame  # pyright: ignore[reportMissingImports]
 
-from camtrap.adapters import mcu_hits, mcu_link
+from camtrap.adapters import mcu_hits, mcu_link, mcu_trigger
 from camtrap.errors import LinkError
 from trapfw import link
 
@@ -64,10 +64,10 @@ class EmptyOutbox:
         return None
 
 
-def _pi(max_queued: int = 4) -> tuple[mcu_link.McuLink, mcu_link.McuTriggerSource, ManualClock]:
+def _pi(max_queued: int = 4) -> tuple[mcu_link.McuLink, mcu_trigger.McuTriggerSource, ManualClock]:
     clock = ManualClock()
     mcu = mcu_link.McuLink(NullPort(), clock)
-    src = mcu_link.McuTriggerSource(
+    src = mcu_trigger.McuTriggerSource(
         mcu, "trap-07", clock, frame_interval_s=0.5, max_queued=max_queued
     )
     mcu_hits.McuHitPublisher(EmptyOutbox(), mcu, clock)
@@ -154,7 +154,7 @@ def test_the_reader_thread_survives_a_handler_bug_and_reports_it():
         ]
     )
     mcu = mcu_link.McuLink(port, clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
 
     def broken(msg: link.Msg) -> None:
         raise RuntimeError("a handler bug")
@@ -174,7 +174,7 @@ def test_the_reader_thread_survives_a_codec_error_and_counts_a_restart():
     clock = ManualClock()
     port = FlakyPort([b"\x00", link.encode_frame(link.TRIGGER, 2, link.trigger_body(12, 0, 1))])
     mcu = mcu_link.McuLink(port, clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
     real_feed = mcu._link.feed
     calls = []
 
@@ -198,7 +198,7 @@ def test_a_failed_port_makes_the_next_wait_fail_loudly():
     clock = ManualClock()
     port = FlakyPort([OSError(5, "Input/output error")])
     mcu = mcu_link.McuLink(port, clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
     src._ready_sent = True
     mcu.start()
     try:

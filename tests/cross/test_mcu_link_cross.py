@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from fwkit import FakeHw, cfg  # pyright: ignore[reportMissingImports]
 
-from camtrap.adapters import mcu_hits, mcu_link
+from camtrap.adapters import mcu_hits, mcu_link, mcu_trigger
 from camtrap.core.types import Hit
 from trapfw import app, link, payload, state
 
@@ -88,7 +88,7 @@ def test_a_power_gated_event_between_the_pi_adapter_and_the_firmware():
     fw.start(int(clock.t * 1000), "cold")
     mcu = mcu_link.McuLink(MemPort(hw), clock)
     halted = threading.Event()
-    src = mcu_link.McuTriggerSource(
+    src = mcu_trigger.McuTriggerSource(
         mcu, "trap-07", clock, frame_interval_s=0.5, halt=halted.set, hold_s=1.0
     )
     mcu.send(link.HELLO, link.hello_body(link.ROLE_PI, "test"))
@@ -146,7 +146,7 @@ def test_a_full_trigger_queue_answers_skipped_so_the_mcu_can_shut_down():
             return len(data)
 
     mcu = mcu_link.McuLink(Port(FakeHw()), clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5, max_queued=1)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5, max_queued=1)
     mcu.pump(link.encode_frame(link.TRIGGER, 1, link.trigger_body(5, 0, 3700)))
     mcu.pump(link.encode_frame(link.TRIGGER, 2, link.trigger_body(6, 1, 3700)))
     assert src.skipped == src.overflowed == 1  # the app counts it in triggers_dropped
@@ -159,7 +159,7 @@ def test_a_full_trigger_queue_answers_skipped_so_the_mcu_can_shut_down():
 def test_a_trigger_from_the_mcu_records_the_pir_pulse_at_the_trigger_like_the_gpio_pir():
     clock = ManualClock()
     mcu = mcu_link.McuLink(MemPort(FakeHw()), clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
     src._ready_sent = True
     mcu.pump(link.encode_frame(link.TRIGGER, 1, link.trigger_body(5, 0, 3700)))
     meta = src.wait(0)
@@ -205,7 +205,7 @@ def test_pyserial_adapter_over_a_real_pty_runs_an_event():
     fw = app.App(hw, cfg(), state.Ring(state.MemSlots()), app.NullRadio())
     mcu = mcu_link.McuLink(mcu_link.open_serial(name, 115200), clock)
     halted = threading.Event()
-    src = mcu_link.McuTriggerSource(
+    src = mcu_trigger.McuTriggerSource(
         mcu, "trap-07", clock, frame_interval_s=0.5, halt=halted.set, hold_s=2.0
     )
     stop = threading.Event()
@@ -255,7 +255,7 @@ def test_report_maps_the_verdict_to_the_result_code(decision, code):
 
     clock = ManualClock()
     mcu = mcu_link.McuLink(Port(FakeHw()), clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
     src._ready_sent = True
     mcu.pump(link.encode_frame(link.TRIGGER, 1, link.trigger_body(9, 0, 3700)))
     meta = src.wait(0)
@@ -296,7 +296,7 @@ def test_an_unreported_burst_is_closed_with_done_when_the_app_asks_for_more():
             return len(data)
 
     mcu = mcu_link.McuLink(Port(FakeHw()), clock)
-    src = mcu_link.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
+    src = mcu_trigger.McuTriggerSource(mcu, "trap-07", clock, frame_interval_s=0.5)
     src._ready_sent = True  # READY would hold the line until the MCU acknowledged it
     mcu.pump(link.encode_frame(link.TRIGGER, 1, link.trigger_body(3, 0, 3700)))
     assert src.wait(0) is not None

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from camtrap.adapters import mcu_link
+from camtrap.adapters import mcu_link, mcu_trigger
 from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.mqtt import MqttPublisher
 from camtrap.adapters.outbox import Outbox
 from camtrap.config import DeviceConfig, MqttConfig
 from camtrap.core.types import Hit
-from camtrap.service import linger_mqtt
+from camtrap.delivery import linger_mqtt
 from tests.conftest import wait_for
 from trapfw import link
 
@@ -64,7 +64,7 @@ class Pi:
         self.halted = threading.Event()
         self.pending_at_halt: int | None = None
         self.mcu = mcu_link.McuLink(self.port, clock)
-        self.src = mcu_link.McuTriggerSource(
+        self.src = mcu_trigger.McuTriggerSource(
             self.mcu,
             "trap-07",
             clock,

@@ -2,7 +2,8 @@
 inside functions), so it stays true as features land:
 
     errors  <  core  <  config, pinmap, toml*  <  adapters, sim, datasets
-            <  detector, service, replay, cliargs  <  adapt, cards (model-directory workflows)
+            <  detector, service, delivery, replay, cliargs
+            <  adapt, cards (model-directory workflows)
             <  app (the composition root)  <  commands  <  cli
 
 A module imports only from its own layer or below; there is no import circle; core imports no
@@ -28,7 +29,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("camtrap.core",),
     ("camtrap.config", "camtrap.pinmap", "camtrap.tomlfile", "camtrap.tomlschema"),
     ("camtrap.adapters", "camtrap.sim", "camtrap.datasets"),
-    ("camtrap.detector", "camtrap.service", "camtrap.replay", "camtrap.cliargs", "camtrap.doctor"),
+    (
+        "camtrap.detector",
+        "camtrap.service",
+        "camtrap.delivery",
+        "camtrap.replay",
+        "camtrap.cliargs",
+        "camtrap.doctor",
+    ),
     ("camtrap.adapt", "camtrap.cards"),
     ("camtrap.app",),
     ("camtrap.commands",),
@@ -102,7 +110,14 @@ def test_core_imports_only_core_and_errors():
 
 
 def test_adapters_import_no_simulation_and_no_shell():
-    shell = ("camtrap.sim", "camtrap.commands", "camtrap.app", "camtrap.service", "camtrap.cli")
+    shell = (
+        "camtrap.sim",
+        "camtrap.commands",
+        "camtrap.app",
+        "camtrap.service",
+        "camtrap.delivery",
+    )
+    shell += ("camtrap.cli",)
     bad = [
         f"{m} -> {d}"
         for m, deps in graph().items()

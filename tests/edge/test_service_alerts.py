@@ -22,7 +22,8 @@ from camtrap.core.thumbnail import ThumbnailSpec
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.core.types import BurstMeta, Hit
 from camtrap.core.verdict import Rule
-from camtrap.service import Service, linger_mqtt
+from camtrap.delivery import linger_mqtt
+from camtrap.service import Service
 from camtrap.sim.bursts import discover
 from camtrap.sim.clock import ManualClock
 from camtrap.sim.replay_camera import ReplayCamera

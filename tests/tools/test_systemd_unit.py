@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from camtrap.adapters.mcu_link import halt_command
+from camtrap.adapters.mcu_trigger import halt_command
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "tools" / "systemd" / "camtrap.service"
