@@ -10,6 +10,8 @@ import pytest
 MODULES = [
     "camtrap.core.preprocess",
     "camtrap.core.regions",
+    "camtrap.core.boxes",
+    "camtrap.core.components",
     "camtrap.core.crops",
     "camtrap.core.targets",
     "camtrap.core.verdict",

@@ -21,7 +21,7 @@ from camtrap.core.preprocess import ResizeMode, centre_box
 from camtrap.core.regions import Box, Region
 
 MARGIN = 0.05  # context around a motion box, per side, as a share of its longer side
-REDUCING_GAP = 2.0  # Pillow reduces by a whole factor first while the result stays 2x the input
+REDUCING_GAP = 1.0  # Pillow box-reduces by a whole factor first while the result stays >= the input
 MIN_SIDE = 0.5  # a crop is at least this share of the model input per side (in frame pixels)
 
 

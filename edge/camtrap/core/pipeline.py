@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from camtrap.core.crops import cut
+from camtrap.core.motion import reduced
 from camtrap.core.ports import Camera, Classifier
 from camtrap.core.preprocess import ResizeMode, resize
 from camtrap.core.regions import FULL, Proposal, Region, RegionParams, Thumb, propose, thumbnail
@@ -99,7 +100,8 @@ def classify_burst(
                 break
             if frame is None:
                 break
-            probs, where = judge_frame(detector, frame, reader.thumbs, i, meter)
+            images = reader.images.pop(i, None)
+            probs, where = judge_frame(detector, frame, reader.thumbs, i, meter, images)
             tally = tally.add(probs, where)
             if detector.rule.early_exit and tally.settled is not None:
                 break
@@ -120,6 +122,7 @@ class _Reader:
     meter: Meter
     kept: list[Frame] = field(default_factory=list)
     thumbs: list[Thumb] = field(default_factory=list)
+    images: dict[int, tuple[Image.Image, Image.Image]] = field(default_factory=dict)  # not judged
     failure: str | None = None
     ended: bool = False
 
@@ -135,11 +138,22 @@ class _Reader:
             else:
                 self.kept.append(got)
                 if self.detector.regions is not None:
-                    width = self.detector.regions.motion_width
-                    self.thumbs.append(self.meter.timed("motion", thumbnail, got.pixels, width))
+                    self._thumb(got)
         if i < len(self.kept):
             return self.kept[i]
         return self.failure
+
+    def _thumb(self, frame: Frame) -> None:
+        """The frame's motion thumbnail, from the Pillow image its crops will be cut from and
+        its whole-factor reduction that the full frame's input comes from (made once; kept
+        until the frame is judged, at most `context` frames ahead)."""
+        assert self.detector.regions is not None
+        width = self.detector.regions.motion_width
+        image = self.meter.timed("crop", Image.fromarray, frame.pixels)
+        side = max(width, *self.detector.classifier.input_size)
+        small = self.meter.timed("crop", reduced, image, side)
+        self.images[len(self.kept) - 1] = (image, small)
+        self.thumbs.append(self.meter.timed("motion", thumbnail, small, width, image.size))
 
 
 def context(i: int) -> int:
@@ -150,7 +164,12 @@ def context(i: int) -> int:
 
 
 def judge_frame(
-    detector: Detector, frame: Frame, thumbs: Sequence[Thumb], index: int, meter: Meter = UNTIMED
+    detector: Detector,
+    frame: Frame,
+    thumbs: Sequence[Thumb],
+    index: int,
+    meter: Meter = UNTIMED,
+    images: tuple[Image.Image, Image.Image] | None = None,
 ) -> tuple[np.ndarray, Where]:
     """The class probabilities of a frame's winning region (the best target score), and where
     it was. The full frame comes first; under ``k_of_n`` with early exit the frame stops at the
@@ -159,12 +178,15 @@ def judge_frame(
         return detector.probabilities(frame.pixels), FULL_FRAME
     proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
     size = detector.classifier.input_size
-    image = meter.timed("crop", Image.fromarray, frame.pixels)  # once: every region cuts it
+    if images is None:  # made once: every region cuts the frame, the full one its reduction
+        image = meter.timed("crop", Image.fromarray, frame.pixels)
+        images = (image, image)
     stop = detector.rule.early_exit and detector.rule.name == "k_of_n"
     best: tuple[float, np.ndarray, Region] | None = None
     classified = 0
     for region in proposal.regions:
-        pixels = meter.timed("crop", cut, image, region, size, detector.resize)
+        source = images[1] if region.source == "full" else images[0]
+        pixels = meter.timed("crop", cut, source, region, size, detector.resize)
         probs = meter.timed("invoke", detector.classifier.classify, pixels)
         classified += 1
         score = detector.targets.score(probs)
