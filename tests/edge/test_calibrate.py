@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from camtrap.core.calibrate import CalibrationError, assess, choose, floor_threshold, midway
 from camtrap.core.early_exit import simulate_early_exit
 from camtrap.core.intervals import wilson
-from camtrap.core.operating_point import FieldRates, MinCost, MinRecall, ScoredBurst
+from camtrap.core.operating_point import FieldRates, MaxRecall, MinCost, MinRecall, ScoredBurst
 from camtrap.core.verdict import Rule
 
 
@@ -66,6 +66,43 @@ def test_wilson_bound_is_more_cautious_than_the_point_estimate() -> None:
     cautious = choose(many, MinRecall(0.9, bound="wilson"), **K_OF_N_1)
     assert point.threshold == 0.75 and point.tp == 40  # 40/42 = 0.952 >= 0.9
     assert cautious.threshold == 0.4 and cautious.tp == 42  # Wilson lower of 40/42 is 0.84
+
+
+def test_max_recall_takes_the_most_hits_within_the_false_alert_budget() -> None:
+    # LADDER: targets 0.9..0.5, others 0.55, 0.3, ...: no false alert allows 4 of 5 (t 0.575);
+    # a budget of one in five lets the 0.55 other through and takes all five (t 0.4)
+    none = choose(LADDER, MaxRecall(0.0), **K_OF_N_1)
+    one = choose(LADDER, MaxRecall(0.2), **K_OF_N_1)
+    assert (none.threshold, none.tp, none.fp) == (0.575, 4, 0)
+    assert (one.threshold, one.tp, one.fp) == (0.4, 5, 1)
+    assert one.goal == "max_recall at false alert rate <= 20 %"
+    # more budget than recall needs buys no more false alerts
+    assert (choose(LADDER, MaxRecall(0.6), **K_OF_N_1).fp, one.tp) == (1, 5)
+    with pytest.raises(ValueError, match="MaxRecall"):
+        MaxRecall(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    targets=st.lists(st.integers(0, 20), min_size=1, max_size=12),
+    others=st.lists(st.integers(0, 20), min_size=1, max_size=12),
+    budget=st.sampled_from([0.0, 0.1, 0.25, 0.5]),
+)
+def test_no_threshold_within_the_budget_finds_more_targets(
+    targets: list[int], others: list[int], budget: float
+) -> None:
+    bursts = single([t / 20 for t in targets], True) + single([o / 20 for o in others], False)
+    if others.count(20) > budget * len(others):  # a non-target at 1.0 passes every threshold
+        with pytest.raises(CalibrationError, match="even threshold 1 lets"):
+            choose(bursts, MaxRecall(budget), **K_OF_N_1)
+        return
+    p = choose(bursts, MaxRecall(budget), **K_OF_N_1)
+    assert p.fp <= budget * len(others) + 1e-9
+    for t in [i / 40 for i in range(41)]:
+        tp = sum(s / 20 >= t for s in targets)
+        fp = sum(s / 20 >= t for s in others)
+        if fp <= budget * len(others):
+            assert (-tp, fp) >= (-p.tp, p.fp)
 
 
 def test_expected_false_alerts_per_day_scale_the_false_alert_rate_and_its_interval() -> None:

@@ -196,8 +196,26 @@ def test_calibrate_wants_exactly_one_goal(
     argv = ["calibrate", "--records", str(records), "--target", "leopard"]
     assert main([*argv, "--min-recall", "0.9", "--cost-miss", "5", "--cost-false-alert", "1"]) == 2
     assert "either --min-recall" in capsys.readouterr().err
+    assert main([*argv, "--min-recall", "0.9", "--max-recall"]) == 2
+    assert "either --min-recall R, --max-recall" in capsys.readouterr().err
+    assert main([*argv, "--max-recall", "--wilson"]) == 2
+    assert "--wilson goes with --min-recall" in capsys.readouterr().err
     assert main([*argv, "--min-recall", "0.9"]) == 2
     assert f"{records}: line 1: source" in capsys.readouterr().err  # names the file
+
+
+def test_calibrate_max_recall_spends_the_stated_false_alert_budget(
+    model: Path, bursts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval"
+    assert evaluate(model, bursts, out) == 0
+    capsys.readouterr()
+    argv = ["calibrate", "--records", str(out / "records.jsonl"), "--model", str(model)]
+    argv += ["--max-recall", "--max-false-alerts-per-day", "2", "--triggers-per-day", "20"]
+    assert main([*argv, "--force"]) == 0  # 2 negatives cannot show 10 %: calibrate anyway
+    printed = capsys.readouterr().out
+    assert "goal: max_recall at false alert rate <= 10 %" in printed
+    assert "false alerts 0/2" in printed  # a budget of 10 % of 2 bursts allows none
 
 
 def test_calibrate_runs_the_bursts_itself_when_given_no_records(

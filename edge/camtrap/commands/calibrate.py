@@ -1,6 +1,7 @@
 """`camtrap calibrate`: choose the burst rule and threshold from labelled bursts and a goal.
 
     camtrap calibrate BURSTS... --model M --min-recall 0.95 [--write-card]
+    camtrap calibrate BURSTS... --model M --max-recall --max-false-alerts-per-day 0.2
     camtrap calibrate --records out/evaluate/records.jsonl --model M --cost-miss 100 \\
         --cost-false-alert 1 --write-card
 
@@ -9,6 +10,9 @@ The bursts run through the replay pipeline with early exit off (or come from the
 `camtrap.core.calibrate`'s. ``--write-card`` writes the choice into the model card beside the
 model (``decision`` and ``metrics.operating_point``; nothing else changes, and the card's
 sha256 still names the same .tflite), where the service picks it up at its next start.
+
+``--max-recall`` takes the most hits whose false alerts on the non-target bursts stay within
+``--max-false-alerts-per-day`` at ``--triggers-per-day`` (a budget stated up front).
 
 Before any search, the non-target bursts must be able to show the false alert rate asked for
 (``--max-false-alerts-per-day``, default 1, at ``--triggers-per-day``): with n of them and none
@@ -28,7 +32,14 @@ from camtrap.cliargs import add_rate_arguments, add_replay_arguments, fraction, 
 from camtrap.core.calibrate import DEFAULT_KS, RULES, CalibrationError, choose, scored_bursts
 from camtrap.core.intervals import unsupported_rate
 from camtrap.core.modelcard import ModelCard, parse_card
-from camtrap.core.operating_point import FieldRates, Goal, MinCost, MinRecall, OperatingPoint
+from camtrap.core.operating_point import (
+    FieldRates,
+    Goal,
+    MaxRecall,
+    MinCost,
+    MinRecall,
+    OperatingPoint,
+)
 from camtrap.core.targets import member_names, merge_groups
 from camtrap.errors import UsageError
 
@@ -50,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --min-recall: require the Wilson 95 %% lower bound of recall >= R",
     )
+    p.add_argument(
+        "--max-recall",
+        action="store_true",
+        help="goal: the most hits within --max-false-alerts-per-day (on the non-targets)",
+    )
     p.add_argument("--cost-miss", type=positive, help="goal: cost of a missed target")
     p.add_argument("--cost-false-alert", type=positive, help="goal: cost of a false alert")
     p.add_argument("--rules", default=",".join(RULES), help="rules to search (default %(default)s)")
@@ -63,7 +79,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--max-false-alerts-per-day",
         type=positive,
         default=1.0,
-        help="the false alert rate the negatives must be able to show (default %(default)s)",
+        help="the false alert rate the negatives must be able to show, and --max-recall's "
+        "budget (default %(default)s)",
     )
     p.add_argument(
         "--force", action="store_true", help="calibrate even when the negatives are too few"
@@ -75,14 +92,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def goal_of(args: argparse.Namespace) -> Goal:
     """The goal the arguments ask for; exactly one kind."""
     cost = args.cost_miss is not None or args.cost_false_alert is not None
-    if (args.min_recall is not None) == cost:
-        raise UsageError("give either --min-recall R or --cost-miss A --cost-false-alert B")
+    if [args.min_recall is not None, args.max_recall, cost].count(True) != 1:
+        raise UsageError(
+            "give either --min-recall R, --max-recall or --cost-miss A --cost-false-alert B"
+        )
+    if args.wilson and args.min_recall is None:
+        raise UsageError("--wilson goes with --min-recall")
     if args.min_recall is not None:
         return MinRecall(args.min_recall, "wilson" if args.wilson else "point")
+    if args.max_recall:
+        return MaxRecall(min(args.max_false_alerts_per_day / args.triggers_per_day, 0.999))
     if args.cost_miss is None or args.cost_false_alert is None:
         raise UsageError("--cost-miss and --cost-false-alert go together")
-    if args.wilson:
-        raise UsageError("--wilson goes with --min-recall")
     return MinCost(args.cost_miss, args.cost_false_alert)
 
 

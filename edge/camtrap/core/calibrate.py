@@ -10,6 +10,8 @@ ways; 4 decimals), and picks by the goal:
 * ``min_recall``: among points whose recall reaches R, the fewest false alerts. Recall is the
   point estimate (``recall_bound="point"``, the default) or, more cautiously, the lower end of
   its 95 % Wilson interval (``recall_bound="wilson"``).
+* ``max_recall``: among points whose false alert rate on the labelled non-targets is at most the
+  budget F, the most hits (a false-alert budget stated up front, the Neyman-Pearson choice).
 * ``min_cost``: the least expected cost per day,
   ``cost_miss * targets_per_day * (1 - recall) + cost_false_alert * false_alerts_per_day``.
 
@@ -39,6 +41,7 @@ from camtrap.core.operating_point import (
     Candidate,
     FieldRates,
     Goal,
+    MaxRecall,
     MinCost,
     MinRecall,
     OperatingPoint,
@@ -137,6 +140,11 @@ def meets(c: Candidate, goal: MinRecall) -> bool:
     return c.tp / positives >= goal.recall
 
 
+def within_budget(c: Candidate, goal: MaxRecall) -> bool:
+    """Whether a candidate's false alert rate on the labelled non-targets is within budget."""
+    return c.fp <= goal.false_alert_rate * (c.fp + c.tn) + 1e-9
+
+
 def expected_cost(c: Candidate, goal: MinCost, rates: FieldRates) -> float:
     """Expected cost per day of a candidate in the field."""
     miss = rates.targets_per_day * c.fn / (c.tp + c.fn)
@@ -146,6 +154,8 @@ def expected_cost(c: Candidate, goal: MinCost, rates: FieldRates) -> float:
 
 def _goal_key(c: Candidate, goal: Goal, rates: FieldRates) -> tuple[float, ...]:
     """Smaller is better; the last item (threshold) only breaks ties within one rule and k."""
+    if isinstance(goal, MaxRecall):
+        return (-c.tp, c.fp, -c.rule.threshold)
     lead = (expected_cost(c, goal, rates),) if isinstance(goal, MinCost) else ()
     return (*lead, c.fp, -c.tp, -c.rule.threshold)
 
@@ -165,6 +175,8 @@ def choose(
             pool = candidates(bursts, name, k)
             if isinstance(goal, MinRecall):
                 pool = [c for c in pool if meets(c, goal)]
+            elif isinstance(goal, MaxRecall):
+                pool = [c for c in pool if within_budget(c, goal)]
             if pool:
                 finalists.append(min(pool, key=lambda c: _goal_key(c, goal, rates)))
     if not finalists:
@@ -196,7 +208,14 @@ def _check_inputs(bursts: Sequence[ScoredBurst], rules: Sequence[str], ks: Seque
 def _unreachable(
     bursts: Sequence[ScoredBurst], goal: Goal, rules: Sequence[RuleName], ks: Sequence[int]
 ) -> str:
-    best = max((c for r in rules for k in ks for c in candidates(bursts, r, k)), key=lambda c: c.tp)
+    pool = [c for r in rules for k in ks for c in candidates(bursts, r, k)]
+    if isinstance(goal, MaxRecall):
+        least = min(pool, key=lambda c: c.fp)
+        return (
+            f"no rule keeps within {goal.describe()}: even threshold 1 lets {least.fp} of "
+            f"{least.fp + least.tn} non-target bursts through"
+        )
+    best = max(pool, key=lambda c: c.tp)
     positives = best.tp + best.fn
     return (
         f"no rule reaches {goal.describe()} on {positives} target bursts; the best is "

@@ -1,7 +1,7 @@
 """An operating point as frozen values: what calibration takes and what it hands back. Pure.
 
 In: one `ScoredBurst` per labelled burst (its frame target scores in capture order, whether its
-truth is a target, and the frames planned), a `Goal` (`MinRecall` or `MinCost`) and the
+truth is a target, and the frames planned), a `Goal` (`MinRecall`, `MaxRecall` or `MinCost`) and the
 `FieldRates` of the site. Out: an `OperatingPoint`, the chosen decision with its field figures,
 which it writes as the model card's ``decision`` and ``metrics.operating_point`` objects.
 
@@ -74,7 +74,22 @@ class MinCost:
         return f"min_cost (miss {self.cost_miss:g}, false alert {self.cost_false_alert:g})"
 
 
-Goal = MinRecall | MinCost
+@dataclass(frozen=True)
+class MaxRecall:
+    """Goal: the most hits with a false alert rate <= ``false_alert_rate`` on the labelled
+    non-targets (a stated false-alert budget), then the fewest false alerts."""
+
+    false_alert_rate: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.false_alert_rate < 1:
+            raise ValueError(f"MaxRecall: want 0 <= false_alert_rate < 1, got {self}")
+
+    def describe(self) -> str:
+        return f"max_recall at false alert rate <= {100 * self.false_alert_rate:g} %"
+
+
+Goal = MinRecall | MaxRecall | MinCost
 
 
 @dataclass(frozen=True)
