@@ -45,6 +45,19 @@ def test_bursts_are_five_frames_with_the_leopard_boxed_where_it_was_pasted(group
             assert 0 <= x <= 1 - bw + 1e-3 and 0 <= y <= 1 - bh + 1e-3
 
 
+def test_every_burst_is_built_inside_one_fold(groups):
+    from tools import composite_heldout as heldout
+
+    for group, dirs in groups.items():
+        for bdir in dirs:
+            meta = json.loads((bdir / "burst.json").read_text())
+            assert meta["fold"] == heldout.fold_of_site(meta["scene"])  # the scene's fold
+            if group.startswith("leopard"):  # and the leopard photo's
+                assert meta["fold"] == heldout.fold_of_photo(cb.PHOTOS / "leopard" / meta["photo"])
+            elif group.startswith("other"):  # the piece walking across comes from that fold too
+                assert heldout.fold_of_site(meta["photo"]) == meta["fold"]
+
+
 def test_regions_find_small_leopards_in_real_scenes_that_the_full_frame_misses(groups):
     from dataclasses import replace
 
