@@ -163,7 +163,7 @@ def test_docstring_examples(name: str):
 
 
 def test_the_winning_region_goes_into_the_stored_record(tmp_path):
-    from camtrap.adapters.store import burst_record
+    from camtrap.core.burst_sidecar import burst_record
     from camtrap.core.types import Where
 
     where = Where((0.1, 0.2, 0.3, 0.4), "motion", regions=2)

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from camtrap.core import camtrap_dp, megadetector
+from camtrap.core.burst_sidecar import SIDECAR
 from camtrap.core.deployment import Deployment
 from camtrap.core.survey import ClockSync, Skip, SurveyBurst, burst_from_record, correct_times
 from camtrap.errors import UsageError
 
-SIDECAR = "burst.json"
 SYNC_LOG = "timesync.jsonl"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 

@@ -2,8 +2,8 @@
 
 Layout: ``<root>/<YYYYMMDD>/<event_id>/`` (UTC date of the trigger) holding the frames as
 ``000.jpg 001.jpg ...`` (the frames' stored ``.image`` bytes; frames without bytes are encoded
-as JPEG) and ``burst.json`` (the recorded-burst schema plus ``event_id``, a ``verdict`` record,
-the ``deployment`` and where the time came from: ``time_source``, ``time_uncertainty_s``).
+as JPEG) and ``burst.json`` (`camtrap.core.burst_sidecar`: the recorded-burst schema plus
+``event_id``, a ``verdict`` record, the ``deployment`` and where the time came from).
 Every frame carries EXIF (`camtrap.core.exif`: capture time when the clock is trusted, the
 trap, event id and frame index, GPS from the deployment); a frame that has EXIF keeps its own.
 Bursts whose time is unknown are filed under ``undated/`` rather than a day they did not
@@ -32,26 +32,21 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from camtrap.adapters.exif import encode_jpeg, with_exif
-from camtrap.core.deployment import Deployment, deployment_record
+from camtrap.core.burst_sidecar import SIDECAR, Extra, burst_record, frame_name
+from camtrap.core.deployment import Deployment
 from camtrap.core.exif import FrameStamp, TrapIdentity, frame_exif
-from camtrap.core.messages import iso_utc
 from camtrap.core.outbox_policy import StoredBurst, plan_eviction, plan_free
-from camtrap.core.records import best_region, region_fields
 from camtrap.core.timebase import BurstTime
 from camtrap.core.types import BurstMeta, Frame, Verdict
 from camtrap.errors import PeerError
 
 log = logging.getLogger(__name__)
 
-BURST_SCHEMA = "camtrap-burst/1"
-SIDECAR = "burst.json"
 TMP_PREFIX = ".tmp-"
 ENOSPC_MARGIN = 1 << 20  # free this much beyond the burst's own size on a full disk
 MIN_FREE_BYTES = 16 << 20  # left free on the filesystem for the outbox and the system
@@ -190,8 +185,8 @@ class BurstStore:
         extra: Extra,
     ) -> dict[str, bytes]:
         encoded = [(f, self._frame_bytes(f, event_id, meta, extra)) for f in frames]
-        files = {_frame_name(data, f.index): data for f, data in encoded}
-        names = {f.index: _frame_name(data, f.index) for f, data in encoded}
+        files = {frame_name(data, f.index): data for f, data in encoded}
+        names = {f.index: frame_name(data, f.index) for f, data in encoded}
         times = {f.index: f.t for f in frames}
         sidecar = burst_record(event_id, meta, verdict, self.deployment, extra, names, times)
         files[SIDECAR] = (json.dumps(sidecar, indent=1) + "\n").encode()
@@ -322,112 +317,6 @@ class BurstStore:
         for tmp in self.root.glob(f"*/{TMP_PREFIX}*"):
             log.info("store: removing incomplete burst %s", tmp)
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-@dataclass(frozen=True)
-class Extra:
-    """What a burst record says beyond the meta and the verdict."""
-
-    time: BurstTime | None = None
-    target_label: str = ""
-    model: str = ""
-    target: str = ""
-
-    @property
-    def dated(self) -> bool:
-        return self.time is None or self.time.status.trusted
-
-
-def burst_record(
-    event_id: str,
-    meta: BurstMeta,
-    verdict: Verdict,
-    deployment: Deployment | None = None,
-    extra: Extra | None = None,
-    names: Mapping[int, str] | None = None,
-    times: Mapping[int, float] | None = None,
-) -> dict[str, Any]:
-    """The ``burst.json`` of a stored burst: recorded-burst schema + event id + verdict, the
-    deployment, the time's source, and each frame's file name and offset from the trigger."""
-    extra = extra or Extra()
-    record: dict[str, Any] = {
-        "schema": BURST_SCHEMA,
-        "device_id": meta.device_id,
-        "trigger_time": iso_utc(meta.trigger_time),
-        "frame_interval_s": meta.frame_interval_s,
-        "pir_pulses": list(meta.pir_pulses),
-    }
-    if meta.label is not None:
-        record["label"] = meta.label
-    record["event_id"] = event_id
-    if extra.time is not None:
-        record |= extra.time.record()
-    if deployment is not None and deployment.configured:
-        record["deployment"] = deployment_record(deployment)
-    if extra.model:
-        record["model"] = extra.model
-    record["verdict"] = verdict_record(verdict, extra.target_label, names or {}, times or {})
-    if extra.target:
-        record["verdict"]["target"] = extra.target
-    return record
-
-
-def verdict_record(
-    v: Verdict,
-    target_label: str = "",
-    names: Mapping[int, str] | None = None,
-    times: Mapping[int, float] | None = None,
-) -> dict[str, Any]:
-    """The verdict in the replay record's field names (plus, stored, each frame's file name
-    and time after the trigger, and the target label the score is for)."""
-    out = {
-        "verdict": v.decision,
-        "target_score": v.target_score,
-        "top_label": v.top_label,
-        "top_score": v.top_score,
-        "frames_total": v.frames_total,
-        "frames_classified": v.frames_classified,
-        "frames_agreeing": v.frames_agreeing,
-        "rule": v.rule,
-        "error": v.error,
-        "frames": [_frame_record(f, names or {}, times or {}) for f in v.frames],
-        **best_region(v),
-    }
-    if target_label:
-        out["target_label"] = target_label
-    return out
-
-
-def _frame_record(f: Any, names: Mapping[int, str], times: Mapping[int, float]) -> dict[str, Any]:
-    out: dict[str, Any] = {"index": f.index}
-    if f.index in names:
-        out["name"] = names[f.index]
-    if f.index in times:
-        out["t"] = round(times[f.index], 3)
-    out |= {
-        "target_score": f.target_score,
-        "top_label": f.top_label,
-        "top_score": f.top_score,
-        "error": f.error,
-    }
-    out |= region_fields(f.where)  # the frame's winning region (regions stage)
-    return out
-
-
-_MAGIC = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"))
-
-
-def _frame_name(data: bytes, index: int) -> str:
-    """``003.jpg``: index order is file-name order; the extension follows the bytes."""
-    ext = ".jpg"
-    for magic, suffix in _MAGIC:
-        if data.startswith(magic):
-            ext = suffix
-    return f"{index:03d}{ext}"
 
 
 def _day(t: float) -> str:

@@ -1,6 +1,6 @@
 """Stored burst records as typed survey values, the common input of every export. Pure.
 
-A stored burst's ``burst.json`` (`camtrap.adapters.store.burst_record`) or a ``camtrap replay
+A stored burst's ``burst.json`` (`camtrap.core.burst_sidecar`) or a ``camtrap replay
 --json-out`` record becomes one `SurveyBurst`; anything an export cannot use comes back as a
 `Skip` with a short reason, so the exporter counts reasons instead of failing on the first bad
 sidecar. Times the trap did not trust (``time_source`` ``none``) stay unknown (``time`` None)
