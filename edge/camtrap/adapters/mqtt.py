@@ -20,6 +20,8 @@
 
 One network thread owns the socket (``select`` + paho's ``loop_read/loop_write/loop_misc``);
 ``drain()`` and ``publish_telemetry()`` may be called from the service thread, under a lock.
+Which hits a connection was handed, and when they count as delivered, is
+`camtrap.adapters.mqtt_delivery`.
 A new paho client is made for every connection, so no hit hides in paho's in-memory queue.
 
     pub = MqttPublisher(cfg.mqtt, cfg.device, outbox, clock, cfg.homeassistant)
@@ -41,15 +43,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from camtrap import __version__
 from camtrap.adapters.dry_run import battery_now
+from camtrap.adapters.mqtt_delivery import OK, Deliveries, publish
 from camtrap.adapters.mqtt_setup import check_mqtt, new_client, read_password, tls_context
 from camtrap.adapters.outbox import IMAGE_SINKS, Outbox
-from camtrap.adapters.timesync import reading
 from camtrap.config import DeviceConfig, HomeAssistantConfig, MqttConfig
 from camtrap.core.messages import (
     OFFLINE,
@@ -61,8 +60,6 @@ from camtrap.core.messages import (
     battery_from_counters,
     discovery_messages,
     ha_status_topic,
-    hit_message,
-    image_message,
     status_message,
     telemetry_message,
     topics,
@@ -73,8 +70,6 @@ from camtrap.errors import PeerError
 
 log = logging.getLogger(__name__)
 
-OK = MQTTErrorCode.MQTT_ERR_SUCCESS
-PENDING_BATCH = 500  # hits handed to one connection per drain
 REDRAIN_S = 30.0  # also drain this often, for hits added without a drain() call
 STOP_SETTLE_STEPS = 20  # on stop, up to 20 x 0.1 s for outstanding PUBACKs
 
@@ -111,8 +106,9 @@ class MqttPublisher:
         self._wake_w.setblocking(False)
         self._thread: threading.Thread | None = None
         self._client: mqtt.Client | None = None
-        self._inflight: dict[int, tuple[str, str]] = {}  # mid -> (event_id, sink), this connection
-        self._handed: set[tuple[str, str]] = set()  # (event_id, sink) published on it
+        self._deliveries = Deliveries(
+            outbox, clock, sink, self.image_sink, self.topics_for, self.battery
+        )
         self._counters: Mapping[str, Counter] | None = None
         self._battery_mv: int | None = None
         self._read_battery = battery  # e.g. the MCU's latest reading (power-gated)
@@ -236,13 +232,12 @@ class MqttPublisher:
                 self._connected.clear()
                 self._announcing = False
                 self._client = None
-                self._inflight.clear()
-                self._handed.clear()
+                self._deliveries.reset()
 
     def _settle(self, client: mqtt.Client) -> None:
         """On stop, give hits in flight a moment for their PUBACK (fewer re-sends at boot)."""
         for _ in range(STOP_SETTLE_STEPS):
-            if not self._inflight or not self._step(client, 0.1):
+            if not self._deliveries.in_flight or not self._step(client, 0.1):
                 return
 
     def _step(self, client: mqtt.Client, timeout: float) -> bool:
@@ -338,21 +333,7 @@ class MqttPublisher:
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any
     ) -> None:
-        sent = self._inflight.pop(mid, None)
-        if sent is None:
-            return
-        event_id, sink = sent
-        what = "hit" if sink == self.sink else "picture of hit"
-        if getattr(reason, "is_failure", False):  # e.g. quota exceeded, not authorised
-            log.warning(
-                "mqtt: broker refused the %s %s: %s; it stays queued", what, event_id, reason
-            )
-            return
-        try:
-            self.outbox.mark_sent(event_id, sink)
-            log.info("mqtt: %s %s acknowledged by the broker", what, event_id)
-        except Exception:  # stays pending: sent again on the next connection
-            log.exception("mqtt: could not mark %s sent (%s)", event_id, sink)
+        self._deliveries.acknowledged(mid, reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if self.ha is None or msg.topic != ha_status_topic(self.ha.discovery_prefix):
@@ -370,42 +351,7 @@ class MqttPublisher:
         self._last_drain = self.clock.monotonic()
         if client is None:
             return 0
-        sent = 0
-        for hit in self.outbox.pending(self.sink, limit=PENDING_BATCH):
-            if (hit.event_id, self.sink) in self._handed:
-                continue
-            now, trusted = reading(self.clock)  # an unknown clock gives no age, never a wrong one
-            msg = hit_message(self.topics_for(hit.device_id), hit, now, self.battery(), trusted)
-            if not self._hand(client, hit.event_id, self.sink, msg):
-                break
-            sent += 1
-        if self.image_sink is not None:
-            self._drain_images(client, self.image_sink)
-        return sent
-
-    def _drain_images(self, client: mqtt.Client, sink: str) -> None:
-        for hit, jpeg in self.outbox.pending_with_images(sink, limit=PENDING_BATCH):
-            if (hit.event_id, sink) in self._handed:
-                continue
-            if jpeg is None:  # queued without a picture: nothing will ever send it
-                self.outbox.mark_sent(hit.event_id, sink)
-                continue
-            msg = image_message(self.topics_for(hit.device_id), hit.event_id, jpeg)
-            if not self._hand(client, hit.event_id, sink, msg):
-                break
-
-    def _hand(self, client: mqtt.Client, event_id: str, sink: str, msg: Publication) -> bool:
-        """Publish ``msg`` for ``(event_id, sink)`` on this connection; False if paho refused."""
-        info = client.publish(*_args(msg), properties=_properties(msg))
-        if info.rc != OK:
-            why = mqtt.error_string(info.rc)
-            log.warning(
-                "mqtt: publish of %s (%s) failed (%s); it stays queued", event_id, sink, why
-            )
-            return False
-        self._inflight[info.mid] = (event_id, sink)
-        self._handed.add((event_id, sink))
-        return True
+        return self._deliveries.drain(client)
 
     def battery(self) -> int | None:
         """The battery for a hit: the ``battery`` reader's value, else the last telemetry's."""
@@ -420,23 +366,7 @@ class MqttPublisher:
     def _publish(self, p: Publication) -> None:
         client = self._client
         if client is not None:
-            client.publish(*_args(p), properties=_properties(p))
+            publish(client, p)
 
     def _redrain_due(self) -> bool:
         return self.clock.monotonic() - self._last_drain >= REDRAIN_S
-
-
-def _args(p: Publication) -> tuple[str, str | bytes, int, bool]:
-    return p.topic, p.payload, p.qos, p.retain
-
-
-def _properties(p: Publication) -> Properties | None:
-    """The MQTT 5 PUBLISH properties of a message (user properties, content type), if any."""
-    if not p.properties and not p.content_type:
-        return None
-    props = Properties(PacketTypes.PUBLISH)
-    for name, value in p.properties:
-        props.UserProperty = (name, value)  # paho appends each pair
-    if p.content_type:
-        props.ContentType = p.content_type
-    return props
