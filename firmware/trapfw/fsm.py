@@ -170,7 +170,8 @@ def next_deadline(state, now=None):
         times.append(state.deadline)
     if _capped(state):
         times.append(state.pi_on_at + _ms(state.cfg.max_on_s))
-    edge = None if now is None else window_edge(state, now)
+    sched = None if now is None else _sched(state)
+    edge = None if sched is None else sched.window_edge(state, now)
     if edge is not None:
         times.append(edge)
     if state.name == "fault":
@@ -192,26 +193,14 @@ def _capped(state):
     return state.pi_on_at is not None and state.cfg.mode == "power-gated" and state.name != "armed"
 
 
-def in_window(state, now):
-    """Whether the activity schedule wants the Pi up and armed at ``now`` (ms): never while the
-    MCU does not know the time (no TIME from the Pi yet) or the battery is below the cutoff."""
-    cfg = state.cfg
-    if cfg.schedule != "on" or state.time_offset is None or state.lowbat:
-        return False
-    if state.battery_mv < cfg.battery_cutoff_mv:
-        return False
-    from trapfw import schedule  # loaded only by traps with a schedule (heap)
-
-    return schedule.armed_at(cfg, now // 1000 + state.time_offset)
-
-
-def window_edge(state, now):
-    """MCU ms of the next window start or end; None without a schedule or the time."""
-    if state.cfg.schedule != "on" or state.time_offset is None:
+def _sched(state):
+    """``trapfw.fsm_armed`` (the schedule's handlers) when ``schedule = "on"``, else None:
+    without a schedule that module is never loaded (heap)."""
+    if state.cfg.schedule != "on":
         return None
-    from trapfw import schedule
+    from trapfw import fsm_armed
 
-    return now + 1000 * schedule.wait_s(state.cfg, now // 1000 + state.time_offset)
+    return fsm_armed
 
 
 def may_sleep(state):
@@ -461,17 +450,8 @@ def _sleep_tick(state, value, now):
     """Heartbeat; and when an activity window opens (lockout over), boot the Pi to arm it."""
     acts = []
     state = _heartbeat(state, now, acts)
-    if now < state.lockout_until or not in_window(state, now):
-        return state, acts
-    new = state.replace(
-        name="booting",
-        pi_on_at=now,
-        deadline=now + _ms(state.cfg.boot_timeout_s),
-        pending=(),
-        index=0,
-    )
-    acts.append(("power", 1))
-    return new, acts
+    sched = _sched(state)
+    return (state, acts) if sched is None else sched.sleep_tick(state, now, acts)
 
 
 def _sleep_pir(state, value, now):
@@ -569,7 +549,8 @@ def _burst_result(state, value, now):
     new = state.replace(pending=pending)
     if pending:
         return new, []
-    if in_window(new, now):  # the schedule keeps the Pi up: back to armed, no shutdown
+    sched = _sched(new)
+    if sched is not None and sched.in_window(new, now):  # the Pi stays up: armed, no shutdown
         return new.replace(name="armed", deadline=None, index=0), []
     return _request_shutdown(new, now, [])
 
@@ -614,33 +595,6 @@ def _shutdown_halt(state, value, now):
 
 def _shutdown_result(state, value, now):
     return state.replace(pending=tuple(s for s in state.pending if s != value[0])), []
-
-
-# Power-gated, scheduled: armed (the Pi up and waiting inside an activity window)
-
-
-def _armed_pir(state, value, now):
-    """A PIR in a window: the TRIGGER goes out at once (the Pi is up, its camera open)."""
-    seq = _next_seq(state)
-    new = state.replace(
-        name="burst",
-        event_seq=seq,
-        triggers=state.triggers + 1,
-        pi_on_at=now,  # the on-time cap covers this burst
-        deadline=now + _ms(state.cfg.burst_timeout_s),
-        pending=(seq,),
-        index=1,
-    )
-    return new, [("save",), ("send", link.TRIGGER, link.trigger_body(seq, 0, state.battery_mv))]
-
-
-def _armed_tick(state, value, now):
-    """Heartbeat; at the window's end (or once the time is unknown), ask the Pi to halt."""
-    acts = []
-    state = _heartbeat(state, now, acts)
-    if in_window(state, now):
-        return state, acts
-    return _request_shutdown(state.replace(pi_on_at=now), now, acts)
 
 
 # Always-on
@@ -750,16 +704,6 @@ _ROWS = {
         "halt": _on_halt,
         "link_fail": _ignore,  # the Pi retries its own messages; ours are informational
     },
-    "armed": {
-        "tick": _armed_tick,
-        "pir": _armed_pir,
-        "battery": _battery_on,  # below the cutoff: SHUTDOWN, the schedule waits for recovery
-        "ready": _ignore,  # the Pi's service restarted: it is armed again by itself
-        "result": _ignore,  # a late RESULT of a closed burst
-        "shutdown_ack": _burst_shutdown_ack,
-        "halt": _pi_halted,
-        "link_fail": _ignore,  # only HELLO/STATUS/TIME traffic while armed
-    },
     "fault": {
         "tick": _fault_tick,
         "pir": _ignore,
@@ -775,12 +719,16 @@ _ROWS = {
 
 def table():
     """Every (state, event) pair and its handler, as one dict (tests, docs)."""
-    return {(name, kind): lookup(name, kind) for name in _ROWS for kind in EVENTS}
+    return {(name, kind): lookup(name, kind) for name in STATES for kind in EVENTS}
 
 
 def lookup(name, kind):
     """The handler of (state name, event kind), or None when the pair is not defined."""
     row = _ROWS.get(name)
+    if row is None and name == "armed":  # only reached with a schedule: loaded on demand
+        from trapfw import fsm_armed
+
+        row = fsm_armed.ROW
     if row is None:
         return None
     return row.get(kind) or _COMMON.get(kind)

@@ -116,6 +116,8 @@ def test_the_schedule_draws_what_the_power_budget_says():
 
 def test_the_soak_catches_a_pi_kept_up_after_its_window(monkeypatch):
     # Break the schedule: the window's end never asks the Pi to halt.
-    monkeypatch.setitem(fsm._ROWS["armed"], "tick", fsm._ignore)
+    from trapfw import fsm_armed  # the armed row lives there (loaded with a schedule only)
+
+    monkeypatch.setitem(fsm_armed.ROW, "tick", fsm._ignore)
     with pytest.raises(AssertionError, match=r"outside its windows"):
         soak.soak(seed=2, days=30, schedule=WINDOWS)
