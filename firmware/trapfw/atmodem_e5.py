@@ -108,32 +108,12 @@ class LoraE5(at.AtDriver):
         return [("AT", handle)]
 
     def join(self, now, timeout_s=None, attempts=1):
-        """``AT+JOIN``: ok once joined (or ``Joined already``); ``join_failed`` otherwise."""
-        self._start("join", [("AT+JOIN", self._join_line)], now, timeout_s or 60.0)
+        """``AT+JOIN``: ok once joined (or ``Joined already``); ``join_failed`` otherwise. The
+        reply parser is in ``trapfw.e5_join``, imported by the first join only: a modem that
+        keeps its session (nearly always) never puts it on the heap."""
+        from trapfw import e5_join
 
-    def _join_line(self, line):
-        value, fail = self._reply("JOIN", line)
-        if fail is not None:
-            return fail
-        if value == "Start":
-            self._info["started"] = True
-            return _WAIT
-        if value in ("NORMAL", "FORCE") or value.startswith("NetID"):
-            return _WAIT
-        if value == "Network joined":
-            self._info["joined"] = True
-            return _WAIT
-        if value == "Joined already":
-            self._info["joined"] = True
-            return _DONE
-        if value == "Join failed":
-            self._info["joined"] = False
-            return _WAIT
-        if value == "Done":
-            if not self._info.get("started"):
-                return _WAIT  # a late "Done" of an earlier JOIN, not this one's
-            return _DONE if self._info.get("joined") else at.JOIN_FAILED
-        return at.UNKNOWN_REPLY
+        self._start("join", [("AT+JOIN", e5_join.handler(self))], now, timeout_s or 60.0)
 
     def send(self, fport, data, now, confirmed=False, timeout_s=30.0):
         """``AT+PORT`` then ``AT+MSGHEX`` (``AT+CMSGHEX`` only when ``confirmed``)."""
