@@ -408,6 +408,7 @@ def _status(state, value, now):
 
 
 def _tick_idle(state, value, now):
+    """Only the heartbeat is due (lowbat; always-on, where the Pi runs on its own)."""
     acts = []
     return _heartbeat(state, now, acts), acts
 
@@ -518,7 +519,8 @@ def _extra_trigger(state, value, now):
 
 
 def _battery_on(state, value, now):
-    """Battery reading while the Pi is powered: below the cutoff, ask it to halt."""
+    """Battery reading while the Pi is powered (power-gated or always-on): below the cutoff,
+    ask it to halt."""
     if value >= state.cfg.battery_cutoff_mv:
         return _battery_idle(state, value, now)
     acts = []
@@ -529,7 +531,8 @@ def _battery_on(state, value, now):
 
 
 def _pi_halted(state, value, now):
-    """The halt signal outside a shutdown: the Pi stopped on its own (crash, user)."""
+    """The halt signal outside a shutdown: the Pi stopped on its own (crash, user). Counted as
+    a fault; power-gated it stays off, always-on it is power-cycled (`_power_off`)."""
     return _fault_off(state, now, PI_HALTED, [])
 
 
@@ -603,22 +606,6 @@ def _shutdown_result(state, value, now):
 def _on_result(state, value, now):
     """The Pi ran a burst on its own PIR: count it (heartbeats report triggers and hits)."""
     return state.replace(triggers=state.triggers + 1, event_seq=value[0] & SEQ_MASK), []
-
-
-def _on_battery(state, value, now):
-    if value >= state.cfg.battery_cutoff_mv:
-        return _battery_idle(state, value, now)
-    return _battery_on(state, value, now)
-
-
-def _on_halt(state, value, now):
-    """The Pi halted while it should run: count it, power-cycle it."""
-    return _fault_off(state, now, PI_HALTED, [])
-
-
-def _on_tick_always(state, value, now):
-    acts = []
-    return _heartbeat(state, now, acts), acts
 
 
 # Fault: the next tick recovers to the mode's idle state with the Pi cut.
@@ -695,13 +682,13 @@ _ROWS = {
         "link_fail": _ignore,
     },
     "on": {
-        "tick": _on_tick_always,
+        "tick": _tick_idle,
         "pir": _ignore,  # always-on: the Pi watches the PIR itself
-        "battery": _on_battery,
+        "battery": _battery_on,
         "ready": _ignore,
         "result": _on_result,
         "shutdown_ack": _ignore,
-        "halt": _on_halt,
+        "halt": _pi_halted,  # count it, power-cycle it
         "link_fail": _ignore,  # the Pi retries its own messages; ours are informational
     },
     "fault": {
