@@ -407,12 +407,6 @@ def _status(state, value, now):
     return state, [("send", link.STATUS, body)]
 
 
-def _tick_idle(state, value, now):
-    """Only the heartbeat is due (lowbat; always-on, where the Pi runs on its own)."""
-    acts = []
-    return _heartbeat(state, now, acts), acts
-
-
 def _battery_idle(state, value, now):
     """Battery reading while the Pi is off (sleep, lowbat, fault)."""
     cfg = state.cfg
@@ -600,25 +594,9 @@ def _shutdown_result(state, value, now):
     return state.replace(pending=tuple(s for s in state.pending if s != value[0])), []
 
 
-# Always-on
-
-
-def _on_result(state, value, now):
-    """The Pi ran a burst on its own PIR: count it (heartbeats report triggers and hits)."""
-    return state.replace(triggers=state.triggers + 1, event_seq=value[0] & SEQ_MASK), []
-
-
-# Fault: the next tick recovers to the mode's idle state with the Pi cut.
-
-
-def _fault_tick(state, value, now):
-    if state.cfg.mode == "always-on" and not state.lowbat and state.pi_on_at is not None:
-        return state.replace(name="on", deadline=None), []  # the Pi keeps running
-    return _power_off(state, now, [])
-
-
 # --------------------------------------------------------------------------------------------
-# The table: every (state, event) pair, spelled out.
+# The table: every (state, event) pair, spelled out (the rows of "on", "lowbat" and "fault" in
+# trapfw.fsm_rare, "armed" in trapfw.fsm_armed: both loaded on demand, heap).
 
 _COMMON = {
     "boot": _boot,
@@ -671,37 +649,8 @@ _ROWS = {
         "halt": _shutdown_halt,
         "link_fail": _ignore,  # the grace timeout covers a silent Pi
     },
-    "lowbat": {
-        "tick": _tick_idle,
-        "pir": _ignore,  # never boot the Pi below the cutoff
-        "battery": _battery_idle,
-        "ready": _ignore,
-        "result": _ignore,
-        "shutdown_ack": _ignore,
-        "halt": _ignore,
-        "link_fail": _ignore,
-    },
-    "on": {
-        "tick": _tick_idle,
-        "pir": _ignore,  # always-on: the Pi watches the PIR itself
-        "battery": _battery_on,
-        "ready": _ignore,
-        "result": _on_result,
-        "shutdown_ack": _ignore,
-        "halt": _pi_halted,  # count it, power-cycle it
-        "link_fail": _ignore,  # the Pi retries its own messages; ours are informational
-    },
-    "fault": {
-        "tick": _fault_tick,
-        "pir": _ignore,
-        "battery": _battery_idle,
-        "ready": _ignore,
-        "result": _ignore,
-        "shutdown_ack": _ignore,
-        "halt": _ignore,
-        "link_fail": _ignore,
-    },
 }
+_RARE = ("on", "lowbat", "fault")
 
 
 def table():
@@ -716,6 +665,10 @@ def lookup(name, kind):
         from trapfw import fsm_armed
 
         row = fsm_armed.ROW
+    elif row is None and name in _RARE:  # always-on, lowbat, fault: loaded on demand
+        from trapfw import fsm_rare
+
+        row = fsm_rare.ROWS[name]
     if row is None:
         return None
     return row.get(kind) or _COMMON.get(kind)
