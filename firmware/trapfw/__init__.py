@@ -13,3 +13,15 @@ def unload(name):
     package = sys.modules.get("trapfw")
     if package is not None and hasattr(package, name):
         delattr(package, name)
+
+
+def call(module, name, *args):
+    """``trapfw.<module>.<name>(*args)``, the module unloaded again on MicroPython: code needed
+    once per boot or a few times per event (reading the state record back, the payload codec,
+    the radio's state bytes) stays off the heap in between. CPython keeps it (tests patch it)."""
+    mod = getattr(__import__("trapfw." + module), module)
+    try:
+        return getattr(mod, name)(*args)
+    finally:
+        if sys.implementation.name == "micropython":
+            unload(module)

@@ -13,6 +13,7 @@ written, so a HIT is durable before the Pi sees its ACK), pumps the radio and wr
 output. The watchdog is fed by the caller's loop after each pass, and only there.
 """
 
+import trapfw
 from trapfw import fsm, link
 
 try:  # noqa: SIM105 (no contextlib on MicroPython)
@@ -53,7 +54,7 @@ class App:
         """First pass after a reset: ``wake`` is "cold", "wake" (timer) or "pir"."""
         shift = now - self._saved_at if now < self._saved_at else 0
         if shift:  # after a power loss the clock restarts: move the saved times by the jump
-            self.state = _rebase(self.state, shift)
+            self.state = trapfw.call("state_read", "rebase", self.state, shift)  # once: heap
         self.radio.restore_state(self._radio_blob, shift / 1000)
         self.dispatch(("boot", "cold" if wake == "cold" else "wake"), now)
         if wake == "cold":
@@ -215,21 +216,6 @@ def _event_of(msg):
     except link.FrameError:
         return None
     return None
-
-
-def _rebase(state, shift):
-    """The state with its saved clock times moved by ``shift`` ms (after a power loss)."""
-    offset = state.time_offset
-    if offset is not None:  # the wall clock went on while this one restarted
-        offset -= shift // 1000
-    return state.replace(
-        queue_at=tuple(t + shift for t in state.queue_at),
-        booted_at=state.booted_at + shift,
-        next_heartbeat=state.next_heartbeat + shift,
-        lockout_until=max(0, state.lockout_until + shift),
-        time_offset=offset,
-        time_set=state.time_set + shift // 1000,  # MCU seconds: moved with its clock
-    )
 
 
 class LazyRadio:

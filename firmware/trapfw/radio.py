@@ -33,7 +33,7 @@ the radio waits for the join back-off instead.
 import sys
 
 import trapfw
-from trapfw import atmodem, payload_core, uplink
+from trapfw import atmodem, uplink
 
 try:
     from micropython import const  # type: ignore[import-not-found]
@@ -45,27 +45,19 @@ except ImportError:  # CPython
 
 _RETRY_S = const(60)
 _RESET_AFTER = const(3)  # silent exchanges in a row before the modem's reset pin is pulsed
+_SCORE_STEPS = const(200)  # = trapfw.payload_core.SCORE_STEPS (a test pins it)
 _FAR_S = const(315360000)  # 10 years, "not scheduled": the state machine says when one is due
 MAYBE_SENT = (atmodem.TIMEOUT, atmodem.UNKNOWN_REPLY)
 
 
-def _call(module, name, *args):
-    """``trapfw.<module>.<name>(*args)``, the module unloaded again on the MCU: code needed a
-    few times per event (``radio_store``) or rarely (``radio_rare``) stays off the heap."""
-    mod = getattr(__import__("trapfw." + module), module)
-    try:
-        return getattr(mod, name)(*args)
-    finally:
-        if sys.implementation.name == "micropython":
-            trapfw.unload(module)
-
-
 def _store(name, *args):
-    return _call("radio_store", name, *args)
+    """``trapfw.radio_store.<name>(*args)``: needed a few times per event, loaded for the call
+    only (`trapfw.call`), like ``radio_rare`` (rarely) and ``payload_core`` (once per hit)."""
+    return trapfw.call("radio_store", name, *args)
 
 
 def _rare(name, *args):
-    return _call("radio_rare", name, *args)
+    return trapfw.call("radio_rare", name, *args)
 
 
 class LoraRadio:
@@ -112,12 +104,12 @@ class LoraRadio:
 
     def offer_hit(self, now_ms, data, queued_ms=None):
         try:
-            code, q = payload_core.unpack_hit(data)[:2]
-        except payload_core.PayloadError:
+            code, q = trapfw.call("payload_core", "unpack_hit", data)[:2]
+        except ValueError:  # PayloadError (the codec is loaded for the call only)
             self.offered.append(data)  # not a hit we can send: released at the next poll
             return
         queued = None if queued_ms is None else min(queued_ms, now_ms) / 1000
-        self.sched.offer_hit(now_ms / 1000, data, q / payload_core.SCORE_STEPS, code, queued)
+        self.sched.offer_hit(now_ms / 1000, data, q / _SCORE_STEPS, code, queued)
         self.offered.append(data)
         self.dirty = True  # a fold changes the heartbeat counters
 

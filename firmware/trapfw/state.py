@@ -27,17 +27,16 @@ try:  # noqa: SIM105 (no contextlib on MicroPython)
 except ImportError:  # MicroPython: annotations are not evaluated there
     pass
 
+import trapfw
 from trapfw.link import crc16
 
 MAGIC = b"CT"
 VERSION = 4  # 4: the time's doubt and when it was set; 3: the wall-clock offset; 2: hit times
 _HEAD = ">2sBI"  # magic, version, write counter
-_BODY_V1 = ">IIIHHBqqqII"  # see _FIELDS
-_BODY_V2 = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
-_BODY_V3 = _BODY_V2 + "q"  # ... then time_offset: unix s minus MCU s (valid when flags & 4)
-_BODY = _BODY_V3 + "Iq"  # ... then time_doubt (s, at the set) and time_set (MCU s)
-_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY_V3, 4: _BODY}
-_NAMES = {1: 11, 2: 12, 3: 13, 4: 15}  # how many of _FIELDS each version holds
+# v1 ">IIIHHBqqqII" (see _FIELDS); v2 + "q": saved_at, the MCU clock at the save, ms; v3 + "q":
+# time_offset, unix s minus MCU s (valid when flags & 4); v4 + "Iq": time_doubt (s, at the set)
+# and time_set (MCU s). trapfw.state_read reads all four.
+_BODY = ">IIIHHBqqqIIqqIq"
 _TIME_KNOWN = 4
 _FIELDS = (
     "event_seq",
@@ -68,10 +67,6 @@ MAX_RADIO = 80
 MAX_RECORD = (
     struct.calcsize(_HEAD) + struct.calcsize(_BODY) + 1 + MAX_QUEUE * (1 + HIT_BYTES + 8)
 ) + (1 + MAX_RADIO + 2)
-
-
-class RecordError(ValueError):
-    """A slot that holds no valid record (blank, torn, other version)."""
 
 
 def encode(counter, fields):
@@ -109,52 +104,6 @@ def encode(counter, fields):
     return bytes(out)
 
 
-def decode(data):
-    """Record bytes -> (counter, fields dict); RecordError for anything invalid."""
-    if data is None or len(data) < 9:
-        raise RecordError("blank")
-    end = len(data) - 2
-    if crc16(data[:end]) != struct.unpack(">H", data[end:])[0]:
-        raise RecordError("crc")
-    magic, version, counter = struct.unpack(_HEAD, data[:7])
-    if magic != MAGIC or version not in _BODIES:
-        raise RecordError("version")
-    body = _BODIES[version]
-    at = 7 + struct.calcsize(body)
-    names = _FIELDS[: _NAMES[version]]
-    fields: dict = dict(zip(names, struct.unpack(body, data[7:at])))  # noqa: B905
-    flags = fields.pop("flags")
-    fields["lowbat"] = bool(flags & 1)
-    fields["lowbat_sent"] = bool(flags & 2)
-    if not flags & _TIME_KNOWN:
-        fields["time_offset"] = None
-    at = _decode_queue(data, at, end, fields, version >= 2)
-    fields["radio"] = b""
-    if version >= 2:
-        n = data[at]
-        if at + 1 + n != end:
-            raise RecordError("radio")
-        fields["radio"] = bytes(data[at + 1 : end])
-    return counter, fields
-
-
-def _decode_queue(data, at, end, fields, timed):
-    n = data[at]
-    at += 1
-    items, times = [], []
-    for _ in range(n):
-        size = data[at]
-        stop = at + 1 + size + (8 if timed else 0)
-        if stop > end:
-            raise RecordError("queue")
-        items.append(bytes(data[at + 1 : at + 1 + size]))
-        times.append(struct.unpack(">q", data[stop - 8 : stop])[0] if timed else 0)
-        at = stop
-    fields["queue"] = tuple(items)
-    fields["queue_at"] = tuple(times)
-    return at
-
-
 class Ring:
     """A ring of record slots: `load` the newest valid record, `save` into the next slot."""
 
@@ -165,20 +114,9 @@ class Ring:
         self.writes = 0
 
     def load(self):
-        """The newest valid state dict, or None when no slot holds one."""
-        best = None
-        for i in range(self.slots.count):
-            try:
-                counter, fields = decode(self.slots.read(i))
-            except (RecordError, IndexError, ValueError):
-                continue
-            if best is None or counter > best[0]:
-                best = (counter, fields)
-                self._slot = i
-        if best is None:
-            return None
-        self.counter = best[0]
-        return best[1]
+        """The newest valid state dict, or None when no slot holds one. Once per boot: the
+        reader (trapfw.state_read) is loaded for the call only (`trapfw.call`, heap)."""
+        return trapfw.call("state_read", "load", self)
 
     def save(self, fields):
         self.counter += 1
@@ -188,9 +126,14 @@ class Ring:
 
 
 def __getattr__(name: str) -> "Any":
-    # MemSlots (tests, the heap benchmark) lives in trapfw.slots_mem: a board never loads it
+    # MemSlots (tests, the heap benchmark) lives in trapfw.slots_mem: a board never loads it;
+    # the reader (decode, RecordError) in trapfw.state_read, loaded once per boot
     if name == "MemSlots":
         from trapfw.slots_mem import MemSlots
 
         return MemSlots
+    if name in ("decode", "RecordError"):
+        from trapfw import state_read
+
+        return getattr(state_read, name)
     raise AttributeError(name)

@@ -31,9 +31,29 @@ Policy:
   a unit joins once and keeps the session in the modem, never rejoins on every wake.
 """
 
-from trapfw import payload_core as _payload
+import trapfw
+
+try:
+    from micropython import const  # type: ignore[import-not-found]
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef]
+        return x
+
 
 DAY_S = 86400
+# = trapfw.payload_core's (a test pins them): the codec itself is loaded per uplink (`_codec`)
+_MAX_PAYLOAD = const(11)
+_EVENT_SEQ_MAX = const(0xFFFFFF)
+_FPORT_HIT = const(10)
+_FPORT_HEARTBEAT = const(11)
+
+
+def _codec(name, *args):
+    """``trapfw.payload_core.<name>(*args)``; on the MCU the module is unloaded again: it is
+    needed once per uplink (a hit's re-stamped age, a heartbeat's bytes), so it stays off the
+    heap in between (`trapfw.call`)."""
+    return trapfw.call("payload_core", name, *args)
 
 
 class Uplink:
@@ -79,7 +99,7 @@ class UplinkScheduler:
         self.region_name = reg.name
         self.dr = _pick_dr(reg, dr)
         self.sf, self.bw = sf, bw = reg.sf_bw(self.dr)
-        self.frame_s = airtime.uplink_ms(sf, bw, _payload.MAX_PAYLOAD) / 1000
+        self.frame_s = airtime.uplink_ms(sf, bw, _MAX_PAYLOAD) / 1000
         self.heartbeat_interval_s = heartbeat_interval_s
         self.set_budget(daily_budget_s, reserve_hits)
         self.max_queue = max_queue
@@ -156,7 +176,7 @@ class UplinkScheduler:
     def _saw_seq(self, seq):
         # Sequence numbers wrap at 2^24: "newer" is serial-number arithmetic (RFC 1982).
         last = self.last_event_seq
-        if last is None or ((seq - last) & _payload.EVENT_SEQ_MAX) < 0x800000:
+        if last is None or ((seq - last) & _EVENT_SEQ_MAX) < 0x800000:
             self.last_event_seq = seq
 
     def _fold(self, hit):
@@ -182,8 +202,8 @@ class UplinkScheduler:
 
     def _hit_uplink(self, now, hit):
         waited = int(now - hit.offered_at)
-        data = _payload.restamp_age(hit.data, waited) if waited > 0 else hit.data
-        return Uplink("hit", _payload.FPORT_HIT, data, self.frame_s, self.confirmed, hit.score, hit)
+        data = _codec("restamp_age", hit.data, waited) if waited > 0 else hit.data
+        return Uplink("hit", _FPORT_HIT, data, self.frame_s, self.confirmed, hit.score, hit)
 
     def _heartbeat_ready(self, now):
         return (
@@ -193,7 +213,8 @@ class UplinkScheduler:
         )
 
     def _heartbeat_uplink(self, battery_mv, temp_c):
-        data = _payload.encode_heartbeat(
+        data = _codec(
+            "encode_heartbeat",
             battery_mv,
             self.last_event_seq or 0,
             self.triggers,
@@ -202,7 +223,7 @@ class UplinkScheduler:
             self.unsent_class,
             temp_c,
         )
-        return Uplink("heartbeat", _payload.FPORT_HEARTBEAT, data, self.frame_s, self.confirmed)
+        return Uplink("heartbeat", _FPORT_HEARTBEAT, data, self.frame_s, self.confirmed)
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -291,9 +312,9 @@ class UplinkScheduler:
 
 def _pick_dr(r, dr):
     if dr is None:
-        dr = r.slowest_dr(_payload.MAX_PAYLOAD)
-    elif r.max_payload(dr) < _payload.MAX_PAYLOAD or r.data_rates[dr] is None:  # None: FSK
-        raise ValueError(f"{r.name} DR{dr} cannot carry {_payload.MAX_PAYLOAD} bytes")
+        dr = r.slowest_dr(_MAX_PAYLOAD)
+    elif r.max_payload(dr) < _MAX_PAYLOAD or r.data_rates[dr] is None:  # None: FSK
+        raise ValueError(f"{r.name} DR{dr} cannot carry {_MAX_PAYLOAD} bytes")
     return dr
 
 
