@@ -39,7 +39,6 @@ from trapfw import app, state
 SETTINGS_FILE = "/settings.json"
 SAFE_FILE = "/safemode"  # trapfw.startup writes it; see the module docstring
 # const() with a leading underscore: folded into the code, no global name on the heap
-_SLOTS = const(4)
 _RTC_BYTES = const(2048)  # ESP32 RTC slow memory available to MicroPython
 _PIR_HIGH_RECHECK_MS = const(2000)  # a PIR holds its output high for seconds after motion
 _WAIT_SLICE_MS = const(10)  # polling step while a reply is awaited (10 characters at 9600 baud)
@@ -49,29 +48,26 @@ _MODEM_RESET_MS = const(10)  # reset pulse (LoRa-E5 and RAK3172: active low)
 class Board:
     """The hardware of one board, as `trapfw.app.App` wants it."""
 
+    # set by trapfw.hal_boot.setup (MicroPython ignores these annotations: no heap)
+    cfg: app.Config
+    kind: str
+    p: dict
+    _power: machine.Pin
+    _halt: machine.Pin
+    _pir: machine.Pin
+    _pir_flag: bool
+    _adc: machine.ADC
+    _pi_uart_id: int
+    pi_uart: machine.UART | None
+    modem_uart: machine.UART
+    _ms_base: int
+    _wake: str
+    _slots: object
+
     def __init__(self, cfg):
-        self.cfg = cfg
-        self.kind = cfg.board
-        p = _board_pins(cfg.board)
-        self.p = p
-        self._power = machine.Pin(p["pi_power"], machine.Pin.OUT, value=0)
-        self._halt = machine.Pin(p["pi_halt"], machine.Pin.IN)
-        self._pir = machine.Pin(p["pir"], machine.Pin.IN)
-        self._pir_flag = False
-        self._pir.irq(trigger=machine.Pin.IRQ_RISING, handler=self._on_pir)
-        # ESP32: 11 dB attenuation, whatever the MicroPython default (see the module docstring)
-        atten = {"atten": getattr(machine.ADC, "ATTN_11DB")} if cfg.board == "esp32" else {}  # noqa: B009
-        self._adc = machine.ADC(machine.Pin(p["battery_adc"]), **atten)
-        uart_ids = (2, 1) if cfg.board == "esp32" else (0, 1)
-        self._pi_uart_id = uart_ids[0]
-        self.pi_uart = None
-        self._pi_tx(False)  # the Pi is off at boot
-        modem_baud = 115200 if cfg.modem == "rak3172" else 9600
-        self.modem_uart = machine.UART(
-            uart_ids[1], modem_baud, tx=machine.Pin(p["modem_tx"]), rx=machine.Pin(p["modem_rx"])
-        )
-        self._ms_base = 0
-        self._ticks_last = time.ticks_ms()
+        """Pins, ADC and UARTs from ``cfg`` (``trapfw.hal_boot.setup``: once per boot, then
+        unloaded again, heap)."""
+        trapfw.call("hal_boot", "setup", self, cfg)
 
     # -- the App's hardware surface
 
@@ -148,12 +144,8 @@ class Board:
     # -- sleep and wake
 
     def wake_reason(self):
-        """ "cold", "wake" (timer) or "pir"."""
-        if self.kind != "esp32" or machine.reset_cause() != machine.DEEPSLEEP_RESET:
-            return "cold"
-        # ESP32-only names, absent from the rp2 stubs:
-        reason = getattr(machine, "wake_reason")()  # noqa: B009
-        return "pir" if reason == getattr(machine, "EXT0_WAKE") else "wake"  # noqa: B009
+        """ "cold", "wake" (timer) or "pir": read once, at the setup."""
+        return self._wake
 
     def sleep(self, ms, deep):
         """Sleep up to ``ms``; ``deep`` allows ESP32 deep sleep (which resets the chip).
@@ -199,14 +191,8 @@ class Board:
         machine.RTC().memory(data)
 
     def slots(self):
-        """The state ring's slots: ESP32 NVS blobs, RP2 LittleFS files (one module each)."""
-        if self.kind == "esp32":
-            from trapfw.slots_nvs import NvsSlots
-
-            return NvsSlots(_SLOTS)
-        from trapfw.slots_file import FileSlots
-
-        return FileSlots(_SLOTS)
+        """The state ring's slots: ESP32 NVS blobs, RP2 LittleFS files (made at the setup)."""
+        return self._slots
 
 
 def load_settings(path=SETTINGS_FILE):
@@ -220,15 +206,6 @@ def load_settings(path=SETTINGS_FILE):
         values = settings.validate(json.load(f)).as_dict()
     trapfw.unload("settings")
     return app.Config(values)
-
-
-def _board_pins(board):
-    """This board's pins; the module with every board's table leaves the heap again."""
-    from trapfw import pins
-
-    p = dict(pins.BOARDS[board])
-    trapfw.unload("pins")
-    return p
 
 
 def safe_mode():
