@@ -3,6 +3,8 @@ fakemodem.py: the replies of the LoRa-E5 and RAK3172 manuals), with the real upl
 and AT drivers. Portable: also runs under the MicroPython VM.
 """
 
+import sys
+
 from fakemodem import FakeModem
 from fwkit import HIT, cfg
 
@@ -230,3 +232,20 @@ def test_driver_sleep_results_are_per_the_manuals():
     assert e5.feed(b"+LOWPOWER: SLEEP\r\n", 0).ok and e5.asleep
     e5.send(10, HIT, 1)
     assert e5.outgoing() == b"AT\r\n"  # the wake-up first
+
+
+def test_the_radio_and_scheduler_constants_are_the_codecs():
+    # trapfw.uplink and trapfw.radio keep these as const() so the codec itself can load per
+    # uplink (heap); they must be the codec's own values (MicroPython folds them away: the
+    # names only exist on CPython)
+    if sys.implementation.name == "micropython":
+        return
+    assert (uplink._MAX_PAYLOAD, uplink._EVENT_SEQ_MAX) == (
+        payload.MAX_PAYLOAD,
+        payload.EVENT_SEQ_MAX,
+    )
+    assert (uplink._FPORT_HIT, uplink._FPORT_HEARTBEAT) == (
+        payload.FPORT_HIT,
+        payload.FPORT_HEARTBEAT,
+    )
+    assert radio._SCORE_STEPS == payload.SCORE_STEPS
