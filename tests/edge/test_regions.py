@@ -137,10 +137,12 @@ def test_shake_beyond_alignment_or_everything_moving_falls_back_to_tiles():
     assert p.reason is not None and "tiles" in p.reason
 
 
-def test_a_one_frame_burst_gets_tiles_with_the_reason():
+def test_a_one_frame_burst_gets_only_the_coarse_tiles_with_the_reason():
     frames, _ = walking_burst(n=1)
-    p = propose([thumbnail(frames[0])], 0, PARAMS)
-    assert {r.source for r in p.regions} == {"full", "tiles"}
+    fine = RegionParams(tile_scales=(0.3, 0.6))  # what a burst that shook would get
+    p = propose([thumbnail(frames[0])], 0, fine)
+    assert [r.source for r in p.regions] == ["full", "tiles", "tiles"]  # two squares on 4:3
+    assert all(abs(r.box.h - 1) < 1e-9 for r in p.regions)
     assert p.reason is not None and p.reason.startswith("one frame")
 
 
@@ -149,6 +151,7 @@ def test_frames_of_another_size_are_not_compared():
     other, _ = walking_burst(n=1, size=(320, 240))
     p = propose([thumbnail(frames[0]), thumbnail(other[0])], 0, PARAMS)
     assert {r.source for r in p.regions} == {"full", "tiles"}
+    assert len(p.regions) == 1 + 6  # a burst keeps the finer tiles (the rule asks k frames)
     assert "sizes differ" in (p.reason or "")
 
 

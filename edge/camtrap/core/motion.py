@@ -16,6 +16,7 @@ one classifier invoke, whatever the frame size.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ FLAT_STD = 2.0  # a thumbnail this flat (grey levels) is all black, saturated or
 MAX_SHIFT = 0.2  # a global shift beyond this share of the width is not aligned (tiles)
 STILL = 3.0  # median difference (LEVEL scale) of frames that match: sensor noise, no shake
 SHIFT_GAIN = 0.6  # a shift is the camera's when it cuts the median difference to this share
+ZONES = 3  # ... in most of the 3 x 3 parts of the frame (not only where a big animal walked)
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,8 +199,9 @@ def global_shift(a: Thumb, b: Thumb) -> tuple[int, int]:
     """The shift (dy, dx) that moves ``b`` onto ``a`` when the whole scene moved, else (0, 0).
 
     A candidate counts only when it makes most of the frame match: the median difference over
-    the frame (an animal is a minority of the pixels) must fall well below the unshifted one.
-    Frames that correlate best unshifted cost no difference at all (the common case)."""
+    the frame must fall well below the unshifted one, and not only where a big animal walked
+    (`_across_the_scene`). Frames that correlate best unshifted cost no difference at all (the
+    common case)."""
     candidates = correlation_peaks(a, b) - {(0, 0)}
     if not candidates:
         return 0, 0
@@ -210,7 +213,28 @@ def global_shift(a: Thumb, b: Thumb) -> tuple[int, int]:
         after = _median_difference(a.grey, _shifted(b.grey, dy, dx))
         if after < best_after:
             best, best_after = (dy, dx), after
-    return best if best_after < SHIFT_GAIN * before else (0, 0)
+    if best_after >= SHIFT_GAIN * before or not _across_the_scene(a.grey, b.grey, best):
+        return 0, 0
+    return best
+
+
+def _across_the_scene(a: np.ndarray, b: np.ndarray, shift: tuple[int, int]) -> bool:
+    """Whether ``shift`` matches ``b`` to ``a`` across the scene: of the `ZONES` x `ZONES` parts
+    of the frame that differ unshifted, at least two thirds must come to match. A camera that
+    shook moves every part; an animal half the frame wide that walked moves only its own."""
+    moved = _shifted(b, *shift)
+    h, w = a.shape
+    ys, xs = np.linspace(0, h, ZONES + 1).astype(int), np.linspace(0, w, ZONES + 1).astype(int)
+    differing = matched = 0
+    for y0, y1 in itertools.pairwise(ys.tolist()):
+        for x0, x1 in itertools.pairwise(xs.tolist()):
+            before = _median_difference(a[y0:y1, x0:x1], b[y0:y1, x0:x1])
+            if before > STILL:
+                differing += 1
+                matched += (
+                    _median_difference(a[y0:y1, x0:x1], moved[y0:y1, x0:x1]) < SHIFT_GAIN * before
+                )
+    return differing > 0 and 3 * matched >= 2 * differing
 
 
 def _median_difference(a: np.ndarray, b: np.ndarray) -> float:

@@ -173,31 +173,51 @@ def judge_frame(
 ) -> tuple[np.ndarray, Where]:
     """The class probabilities of a frame's winning region (the best target score), and where
     it was. The full frame comes first; under ``k_of_n`` with early exit the frame stops at the
-    first region that reaches the threshold."""
+    first region that reaches the threshold (a frame its full view settles needs no motion:
+    its record has no region reason)."""
     if detector.regions is None:  # whole frames, exactly as before regions existed
         return detector.probabilities(frame.pixels), FULL_FRAME
-    proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
-    size = detector.classifier.input_size
     if images is None:  # made once: every region cuts the frame, the full one its reduction
         image = meter.timed("crop", Image.fromarray, frame.pixels)
         images = (image, image)
     stop = detector.rule.early_exit and detector.rule.name == "k_of_n"
-    best: tuple[float, np.ndarray, Region] | None = None
-    classified = 0
-    for region in proposal.regions:
-        source = images[1] if region.source == "full" else images[0]
-        pixels = meter.timed("crop", cut, source, region, size, detector.resize)
-        probs = meter.timed("invoke", detector.classifier.classify, pixels)
-        classified += 1
-        score = detector.targets.score(probs)
-        if best is None or score > best[0]:
-            best = (score, probs, region)
-        if stop and score >= detector.rule.threshold:
+    judged = _Judged(detector, images, meter)
+    if judged.look(Region(FULL, "full")) and stop:
+        return judged.where(None)
+    proposal = meter.timed("motion", _proposal, detector, frame, thumbs, index)
+    for region in proposal.regions[1:]:  # the first is the full frame, judged above
+        if judged.look(region) and stop:
             break
-    assert best is not None  # a proposal always holds the full frame
-    box = best[2].box
-    where = Where((box.x, box.y, box.w, box.h), best[2].source, classified, proposal.reason)
-    return best[1], where
+    return judged.where(proposal.reason)
+
+
+@dataclass
+class _Judged:
+    """The regions of one frame classified so far, and the best of them."""
+
+    detector: Detector
+    images: tuple[Image.Image, Image.Image]  # the frame, and its reduction (the full view)
+    meter: Meter
+    best: tuple[float, np.ndarray, Region] | None = None
+    classified: int = 0
+
+    def look(self, region: Region) -> bool:
+        """Classify ``region``; whether its score reaches the rule's threshold."""
+        det, size = self.detector, self.detector.classifier.input_size
+        source = self.images[1] if region.source == "full" else self.images[0]
+        pixels = self.meter.timed("crop", cut, source, region, size, det.resize)
+        probs = self.meter.timed("invoke", det.classifier.classify, pixels)
+        self.classified += 1
+        score = det.targets.score(probs)
+        if self.best is None or score > self.best[0]:
+            self.best = (score, probs, region)
+        return score >= det.rule.threshold
+
+    def where(self, reason: str | None) -> tuple[np.ndarray, Where]:
+        assert self.best is not None  # the full frame is always looked at first
+        _, probs, region = self.best
+        box = (region.box.x, region.box.y, region.box.w, region.box.h)
+        return probs, Where(box, region.source, self.classified, reason)
 
 
 def _proposal(detector: Detector, frame: Frame, thumbs: Sequence[Thumb], index: int) -> Proposal:

@@ -13,6 +13,12 @@ itself (as MegaDetector detects before it classifies and Frigate runs its detect
   of different sizes, shake beyond the alignment range, most of the frame moving). The reason
   goes into the record.
 
+A one-frame burst (a single photo, a camera set to stills) has no motion, and no second frame
+under the burst rule to outvote a tile that mistook bark for a spotted coat: every tile is a
+blind look that can only add false hits. It gets the full frame and the fewest, largest tiles
+(`ONE_FRAME_SCALE`: squares of the short side), whatever ``tile_scales`` says; the finer tiles
+stay for bursts, where ``k_of_n`` asks more than one frame to agree.
+
 Boxes are normalised ``[x, y, w, h]`` with the origin top-left (`core.boxes`).
 
 >>> import numpy as np
@@ -56,6 +62,7 @@ __all__ = [
 
 SOURCES: tuple[RegionSource, ...] = ("motion", "tiles", "full")
 TILE_OVERLAP = 0.25
+ONE_FRAME_SCALE = 1.0  # a one-frame burst's tiles: squares of the short side (2 on a 4:3 frame)
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,13 @@ def propose(thumbs: Sequence[Thumb], index: int, params: RegionParams) -> Propos
         return Proposal((full,), "flat frame (all black, saturated or featureless): full frame")
     group = [t for t in thumbs if _comparable(t, target)]  # the target too, in burst order
     others = [t for t in group if t is not target]
+    if len(thumbs) == 1:  # a single photo: no motion, and no other frame to confirm a tile
+        w, h = target.frame_size
+        why = "one frame: no motion to compare, full frame and coarse tiles"
+        return Proposal((full, *tiles(w, h, (ONE_FRAME_SCALE,))), why)
     if not others:
-        why = "one frame" if len(thumbs) == 1 else "no comparable frame (sizes differ or flat)"
-        return _tiled(target, params, f"{why}: no motion to compare, tiles")
+        why = "no comparable frame (sizes differ or flat): no motion to compare, tiles"
+        return _tiled(target, params, why)
     seen = compare(target, others, group[0])
     if isinstance(seen, str):
         return _tiled(target, params, seen)
