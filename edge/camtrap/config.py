@@ -172,7 +172,12 @@ class RegionsConfig:
     )
     tile_scales: tuple[float, ...] = field(
         default=(0.6,),
-        metadata=rng(0.1, 1.0, "fallback tiles: side / the frame's short side, one per scale"),
+        metadata=rng(
+            0.1,
+            1.0,
+            "fallback tiles of a burst: side / the frame's short side, one per scale (a "
+            "one-frame burst gets the squares of its short side)",
+        ),
     )
     min_box: float = field(
         default=0.03,

@@ -314,15 +314,17 @@ class ModeRun:
 
 def measure_regions(detector: Any, bursts: BurstSource) -> dict[str, ModeRun]:
     """Each burst through `classify_burst` whole (regions off) and by its regions, with the
-    detector's rule; frames arrive as arrays (decode not counted, as from the camera)."""
+    detector's rule; frames arrive as arrays (decode not counted, as from the camera). The two
+    alternate burst by burst, so a machine whose load changes loads both alike."""
     from dataclasses import replace
 
     from camtrap.core.pipeline import classify_burst
 
-    runs: dict[str, ModeRun] = {}
-    for mode, det in (("full", replace(detector, regions=None)), ("regions", detector)):
-        run = runs[mode] = ModeRun(Stages())
-        for frames in bursts(mode == "regions"):
+    dets = {"full": replace(detector, regions=None), "regions": detector}
+    runs = {mode: ModeRun(Stages()) for mode in dets}
+    for pair in zip(bursts(False), bursts(True), strict=True):  # burst by burst: the same load
+        for (mode, det), frames in zip(dets.items(), pair, strict=True):
+            run = runs[mode]
             t0 = time.process_time()
             v = classify_burst(iter(frames), len(frames), det, run.stages).verdict
             run.cpu_s += time.process_time() - t0

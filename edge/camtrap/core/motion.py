@@ -219,22 +219,22 @@ def global_shift(a: Thumb, b: Thumb) -> tuple[int, int]:
 
 
 def _across_the_scene(a: np.ndarray, b: np.ndarray, shift: tuple[int, int]) -> bool:
-    """Whether ``shift`` matches ``b`` to ``a`` across the scene: of the `ZONES` x `ZONES` parts
-    of the frame that differ unshifted, at least two thirds must come to match. A camera that
-    shook moves every part; an animal half the frame wide that walked moves only its own."""
+    """Whether ``shift`` matches ``b`` to ``a`` across the scene, judged in `ZONES` x `ZONES`
+    parts of the frame: a part that the shift brings to match is for it; a textured part it
+    makes worse, or leaves uncovered, is against it (a camera that shook moves every part; an
+    animal half the frame wide moves only its own, and the ground it left already matched).
+    Featureless parts (sky, both views matching) say nothing. Two thirds must be for it."""
     moved = _shifted(b, *shift)
     h, w = a.shape
     ys, xs = np.linspace(0, h, ZONES + 1).astype(int), np.linspace(0, w, ZONES + 1).astype(int)
-    differing = matched = 0
+    votes = []
     for y0, y1 in itertools.pairwise(ys.tolist()):
         for x0, x1 in itertools.pairwise(xs.tolist()):
             before = _median_difference(a[y0:y1, x0:x1], b[y0:y1, x0:x1])
-            if before > STILL:
-                differing += 1
-                matched += (
-                    _median_difference(a[y0:y1, x0:x1], moved[y0:y1, x0:x1]) < SHIFT_GAIN * before
-                )
-    return differing > 0 and 3 * matched >= 2 * differing
+            after = _median_difference(a[y0:y1, x0:x1], moved[y0:y1, x0:x1])
+            if before > STILL or after > STILL:
+                votes.append(after < SHIFT_GAIN * before)
+    return sum(votes) > 0 and 3 * sum(votes) >= 2 * len(votes)
 
 
 def _median_difference(a: np.ndarray, b: np.ndarray) -> float:
