@@ -13,7 +13,8 @@ from PIL import Image
 
 from camtrap.adapters import export
 from camtrap.adapters.store import BurstStore
-from camtrap.core.camtrap_dp import PackageInfo, observation_kind
+from camtrap.core.camtrap_dp import observation_kind
+from camtrap.core.camtrap_dp_package import PackageInfo
 from camtrap.core.deployment import Deployment
 from camtrap.core.exif import TrapIdentity
 from camtrap.core.timebase import BurstTime, TimeStatus

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from camtrap.core import camtrap_dp, megadetector
+from camtrap.core import camtrap_dp, camtrap_dp_package, megadetector
 from camtrap.core.burst_sidecar import SIDECAR
 from camtrap.core.deployment import Deployment
 from camtrap.core.survey import ClockSync, Skip, SurveyBurst, burst_from_record, correct_times
@@ -165,7 +165,7 @@ def build_package(
     collected: Collected,
     taxa: Mapping[str, str],
     fallback: Deployment | None,
-    info: camtrap_dp.PackageInfo,
+    info: camtrap_dp_package.PackageInfo,
 ) -> Package:
     """The package of every burst with a deployment and a known time; the others are skipped
     (UsageError when that leaves nothing, naming what is missing)."""
@@ -181,7 +181,7 @@ def build_package(
     if not usable:
         raise UsageError(_nothing_usable(collected.root, result))
     tables = camtrap_dp.build_tables(usable, taxa, fallback)
-    return Package(camtrap_dp.descriptor(tables, info, taxa), tables, result)
+    return Package(camtrap_dp_package.descriptor(tables, info, taxa), tables, result)
 
 
 def _nothing_usable(root: Path, collected: Collected) -> str:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _camtrap_dp(args: argparse.Namespace) -> int:
     from camtrap.adapters import export
-    from camtrap.core.camtrap_dp import PackageInfo
+    from camtrap.core.camtrap_dp_package import PackageInfo
 
     config = _config(args)
     collected = export.read_data_dir(Path(args.data_dir))
