@@ -2,7 +2,7 @@
 inside functions), so it stays true as features land:
 
     errors  <  core  <  config, pinmap, toml*  <  adapters, sim, datasets
-            <  detector, service, delivery, replay, cliargs
+            <  detector, service, delivery, replay, benchmark, cliargs
             <  adapt, cards (model-directory workflows)
             <  app (the composition root)  <  commands  <  cli
 
@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "camtrap.service",
         "camtrap.delivery",
         "camtrap.replay",
+        "camtrap.benchmark",
         "camtrap.cliargs",
         "camtrap.doctor",
     ),
