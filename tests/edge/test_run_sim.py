@@ -22,7 +22,7 @@ from camtrap.adapters.clock import SystemClock
 from camtrap.adapters.dry_run import DryRunPublisher
 from camtrap.adapters.gpio_pir import PirTrigger
 from camtrap.adapters.outbox import Outbox
-from camtrap.app import sim_plan
+from camtrap.app.sim import sim_plan
 from camtrap.core.trigger import TriggerPolicy
 from camtrap.service import Service
 from camtrap.sim.bursts import discover

@@ -247,7 +247,7 @@ def test_a_kept_follow_up_that_never_runs_is_counted_as_dropped(rig_factory):
 
 
 def test_outputs_name_device_data_dir_when_it_cannot_be_created(tmp_path: Path):
-    from camtrap.app import _outputs
+    from camtrap.app.wiring import build_outputs
     from camtrap.config import parse_config
     from camtrap.errors import ConfigError
 
@@ -255,12 +255,12 @@ def test_outputs_name_device_data_dir_when_it_cannot_be_created(tmp_path: Path):
     blocker.write_text("")
     cfg = parse_config({"device": {"data_dir": str(blocker / "data")}}, "trap.toml")
     with pytest.raises(ConfigError) as e:
-        _outputs(cfg, "trap.toml", ManualClock(), "m@1", sim=True)
+        build_outputs(cfg, "trap.toml", ManualClock(), "m@1", sim=True)
     assert str(e.value).startswith(f"trap.toml: device.data_dir: cannot create {blocker}")
 
 
 def test_the_pi_camera_is_built_with_the_configured_jpeg_quality():
-    from camtrap.app import _picamera2
+    from camtrap.app.field import _picamera2
     from camtrap.config import parse_config
 
     cfg = parse_config({"storage": {"jpeg_quality": 60}}, "trap.toml")

@@ -159,7 +159,7 @@ def test_linger_waits_for_the_picture_and_for_a_notification_that_is_due(tmp_pat
 
 
 def test_outputs_give_each_destination_its_outbox_sink(tmp_path):
-    from camtrap.app import _outputs
+    from camtrap.app.wiring import build_outputs
 
     urls = tmp_path / "notify.urls"
     urls.write_text("json://127.0.0.1:9/hook\n")
@@ -171,7 +171,7 @@ def test_outputs_give_each_destination_its_outbox_sink(tmp_path):
         },
         "trap.toml",
     )
-    outputs = _outputs(cfg, "trap.toml", ManualClock(), "m@1", sim=True)
+    outputs = build_outputs(cfg, "trap.toml", ManualClock(), "m@1", sim=True)
     try:
         sinks = outputs.outbox.sinks
         assert sinks[:2] == ("mqtt", "mqtt_image") and len(sinks) == 3
@@ -181,7 +181,7 @@ def test_outputs_give_each_destination_its_outbox_sink(tmp_path):
     off = parse_config(
         {"device": {"data_dir": str(tmp_path / "d2")}, "picture": {"enabled": False}}, "t.toml"
     )
-    outputs = _outputs(off, "t.toml", ManualClock(), "m@1", sim=True)
+    outputs = build_outputs(off, "t.toml", ManualClock(), "m@1", sim=True)
     assert outputs.outbox.sinks == ("mqtt",) and outputs.notifier is None
     outputs.outbox.close()
 

@@ -1,12 +1,6 @@
-"""The composition root: which adapters fill the service's ports, in the field and in --sim.
-
-`run_field` wires the real ones (gpiozero PIR or the MCU link, picamera2, the SQLite outbox,
-the burst store, paho-mqtt or the dry-run printer, a LoRa modem or the MCU); `run_sim` wires
-the simulated ones (the gpiozero PIR on a MockFactory pin driven by recorded PIR timing, the
-replay camera) around the same `Service`. Chosen explicitly, never as a fallback for missing
-hardware; heavy and hardware imports stay inside the function that needs them, so `camtrap
---help` stays fast. Nothing but wiring lives here: the loop is `camtrap.service`, the model
-`camtrap.detector`, the replay rows `camtrap.replay`.
+"""The wiring both roots share: the outputs (outbox, burst store, publishers) and the service
+from the config, the trusted clock, the Pi's PIR. Heavy and hardware imports stay inside the
+function that needs them, so `camtrap --help` stays fast.
 """
 
 from __future__ import annotations
@@ -15,16 +9,15 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from camtrap.config import Config, check_mode
-from camtrap.core.pipeline import BurstResult, Detector
+from camtrap.config import Config
+from camtrap.core.pipeline import Detector
 from camtrap.core.ports import Camera, Clock, Publisher, StorePort, TimeKeeper, TriggerSource
 from camtrap.core.thumbnail import ThumbnailSpec
 from camtrap.core.trigger import TriggerPolicy
-from camtrap.core.types import BurstMeta
 from camtrap.delivery import Fanout, linger_mqtt
 from camtrap.errors import ConfigError
 from camtrap.service import OnResult, Plan, Service
@@ -34,13 +27,10 @@ if TYPE_CHECKING:
     from camtrap.adapters.dry_run import DryRunPublisher
     from camtrap.adapters.gpio_pir import PirTrigger
     from camtrap.adapters.mcu_link import McuLink
-    from camtrap.adapters.mcu_trigger import McuTriggerSource
     from camtrap.adapters.mqtt import MqttPublisher
     from camtrap.adapters.notify import AppriseNotifier, NotifySetup
     from camtrap.adapters.outbox import Outbox
     from camtrap.adapters.timesync import TrustedClock
-    from camtrap.core.ports import Counter
-    from camtrap.sim.replay_camera import ReplayCamera
 
 log = logging.getLogger("camtrap.app")
 
@@ -72,216 +62,6 @@ class Outputs:
         )
 
 
-@dataclass(frozen=True)
-class FieldPorts:
-    """What `run_field` may be handed instead of building it (a bench rig, a system test).
-
-    ``camera``: instead of picamera2; ``clock``: instead of the system clock; ``halt``: run
-    when the MCU asks the Pi to halt, instead of ``[link] halt_command``. Everything else (the
-    serial link, GPIO, outbox, publishers) is built from the config as in the field.
-    """
-
-    camera: Camera | None = None
-    clock: Clock | None = None
-    halt: Callable[[], None] | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# The field
-
-
-def run_field(
-    cfg: Config,
-    source: str,
-    detector: Detector,
-    stop: threading.Event,
-    ports: FieldPorts | None = None,
-) -> int:
-    from camtrap.adapters.boot_timeline import BootTimeline
-    from camtrap.adapters.clock import SystemClock
-
-    check_mode(cfg, source)
-    ports = ports or FieldPorts()
-    base = ports.clock if ports.clock is not None else SystemClock()
-    # a system test hands in its own clock: never set the test machine's clock from the MCU
-    clock = trusted_clock(cfg, base, set_system=ports.clock is None and cfg.time.set_system_clock)
-    camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
-    own_link: McuLink | None = None
-    on_result: OnResult | None = None
-    if cfg.trigger.source == "mcu":  # power-gated: triggers, battery and LoRa over the link
-        trigger, outputs = _power_gated(cfg, source, detector.model, clock, ports.halt)
-        on_result = trigger.report
-    else:  # the Pi watches the PIR; the MCU link only when LoRa goes through it
-        trigger = _pir(cfg, clock, pin_factory=None, allow_mock=False)
-        if cfg.lora.enabled and cfg.lora.via == "mcu":
-            own_link = _mcu_link(cfg, clock)
-        outputs = _outputs(cfg, source, clock, detector.model, sim=False, link=own_link)
-    service = _service(
-        cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop,
-        on_result=on_result,
-        timeline=BootTimeline.open(Path(cfg.device.data_dir), clock),  # for `camtrap doctor`
-        timekeeper=clock,
-    )  # fmt: skip
-    try:
-        service.run()
-    finally:
-        outputs.outbox.close()
-        if own_link is not None:
-            own_link.close()
-    return 0
-
-
-def _power_gated(
-    cfg: Config, source: str, model: str, clock: TrustedClock, halt: Callable[[], None] | None
-) -> tuple[McuTriggerSource, Outputs]:
-    """The MCU's trigger source and the outputs on its link; before the SHUTDOWN ack the MQTT
-    hits, their pictures and a notification that may go now get out, bounded by ``[link]
-    mqtt_linger_s``."""
-    from camtrap.adapters.mcu_trigger import open_trigger_source
-
-    trigger = open_trigger_source(cfg, clock, halt=halt, timekeeper=clock)
-    battery = trigger.read_battery
-    outputs = _outputs(cfg, source, clock, model, sim=False, link=trigger.mcu, battery=battery)
-    trigger.linger = lambda: outputs.linger(cfg.link.mqtt_linger_s, clock)
-    return trigger, outputs
-
-
-def _picamera2(cfg: Config, detector: Detector) -> Camera:
-    from camtrap.adapters.picamera2_camera import Picamera2Camera
-
-    return Picamera2Camera(
-        cfg.camera, inference_size(cfg, detector), jpeg_quality=cfg.storage.jpeg_quality
-    )
-
-
-def inference_size(cfg: Config, detector: Detector) -> tuple[int, int]:
-    """The frames the pipeline gets: the model input, or with regions on the working width
-    (at most the main stream's) at the main stream's aspect ratio, so crops are cut from it."""
-    if detector.regions is None:
-        return detector.classifier.input_size
-    main_w, main_h = cfg.camera.main_size
-    w = min(detector.regions.working_width, main_w)
-    return (w // 2 * 2, round(w * main_h / main_w) // 2 * 2)
-
-
-def _mcu_link(cfg: Config, clock: Clock) -> McuLink:
-    """The serial link to the MCU when only LoRa goes through it (the Pi watches the PIR)."""
-    from camtrap.adapters.mcu_link import McuLink, open_serial
-
-    lc = cfg.link
-    link = McuLink(
-        open_serial(lc.port, lc.baud), clock, ack_timeout_s=lc.ack_timeout_s, retries=lc.retries
-    )
-    link.start()
-    return link
-
-
-# --------------------------------------------------------------------------------------------
-# The simulation
-
-
-def run_sim(
-    cfg: Config,
-    source: str,
-    detector: Detector,
-    paths: list[str],
-    speed: float,
-    stop: threading.Event,
-) -> int:
-    from gpiozero.pins.mock import MockFactory
-
-    from camtrap.adapters.clock import SystemClock
-    from camtrap.replay import print_summary
-    from camtrap.sim.bursts import discover
-    from camtrap.sim.replay_camera import ReplayCamera, detector_decode_size
-    from camtrap.sim.scripted_pir import ScriptedPir
-
-    bursts = discover(paths)
-    clock = trusted_clock(cfg, SystemClock(), set_system=False)
-    camera = ReplayCamera(
-        bursts,
-        detector_decode_size(detector),
-        pace=lambda s: stop.wait(s / speed),
-        max_pixels=cfg.camera.max_pixels,
-    )
-    factory = MockFactory()
-    trigger = _pir(cfg, clock, pin_factory=factory, allow_mock=True)
-    sample_s = 1 / cfg.trigger.sample_rate  # the pulse must outlast a few of gpiozero's samples
-    script = ScriptedPir(
-        factory.pin(cfg.trigger.pir_pin),
-        bursts,
-        camera,
-        time_scale=1 / speed,
-        settle_s=cfg.trigger.cooldown_s + 2 * sample_s + 0.2,
-        give_up_s=cfg.trigger.cooldown_s + 3.0,
-        pulse_s=max(0.05, 3 * sample_s),
-    )
-    records: list[dict[str, object]] = []
-    outputs = _outputs(cfg, source, clock, detector.model, sim=True)
-    service = _service(
-        cfg,
-        detector,
-        outputs,
-        trigger=trigger,
-        camera=camera,
-        clock=clock,
-        stop=stop,
-        linger_s=10.0,
-        plan=sim_plan(camera),
-        on_result=_collect(records),
-        finished=lambda: script.done.is_set() and not camera.busy,
-        timekeeper=clock,
-    )
-    _wait_for_broker(outputs.mqtt)
-    script.start()
-    try:
-        counters = service.run()
-    finally:
-        script.stop()
-        outputs.outbox.close()
-    print_summary(records, detector.targets.names, sys.stdout, detector.targets.truth_names())
-    _print_counters(counters)
-    return 0
-
-
-def _wait_for_broker(mqtt: MqttPublisher | DryRunPublisher, timeout_s: float = 10.0) -> None:
-    """A short simulation should not end before its broker connection is up."""
-    mqtt.start()
-    if not mqtt.wait_connected(timeout_s):
-        log.warning("no broker connection after %.0f s: hits wait in the outbox", timeout_s)
-
-
-def sim_plan(camera: ReplayCamera) -> Plan:
-    """Each simulated burst carries its recorded source and label, and its recorded length."""
-
-    def plan(meta: BurstMeta) -> tuple[BurstMeta, int] | None:
-        recorded = camera.peek()
-        if recorded is None:
-            return None
-        return replace(meta, source=recorded.meta.source, label=recorded.meta.label), recorded.n
-
-    return plan
-
-
-def _collect(records: list[dict[str, object]]) -> OnResult:
-    from camtrap.core.records import replay_record
-
-    def on_result(meta: BurstMeta, event_id: str, result: BurstResult) -> None:
-        target = (result.target, result.target_label)
-        records.append(replay_record(meta, event_id, result.verdict, result.names, target))
-
-    return on_result
-
-
-def _print_counters(counters: dict[str, Counter]) -> None:
-    shown = ", ".join(f"{k} {v}" for k, v in counters.items())
-    print(f"counters: {shown}", flush=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Shared by both
-
-
 def trusted_clock(cfg: Config, base: Clock, *, set_system: bool) -> TrustedClock:
     """The clock every record is stamped with: it knows its source (`camtrap.core.timebase`)
     and logs each sync to ``<data_dir>/timesync.jsonl`` for the exports."""
@@ -295,7 +75,7 @@ def trusted_clock(cfg: Config, base: Clock, *, set_system: bool) -> TrustedClock
     )
 
 
-def _outputs(
+def build_outputs(
     cfg: Config,
     source: str,
     clock: Clock,
@@ -424,7 +204,7 @@ def _mqtt(
     )
 
 
-def _service(
+def build_service(
     cfg: Config,
     detector: Detector,
     outputs: Outputs,
@@ -472,7 +252,7 @@ def _picture_spec(cfg: Config) -> ThumbnailSpec | None:
     return ThumbnailSpec(max_bytes=p.max_bytes, max_side=p.max_side, margin=p.margin)
 
 
-def _pir(cfg: Config, clock: Clock, pin_factory: object, allow_mock: bool) -> PirTrigger:
+def build_pir(cfg: Config, clock: Clock, pin_factory: object, allow_mock: bool) -> PirTrigger:
     from camtrap.adapters.gpio_pir import PirTrigger
 
     t = cfg.trigger
