@@ -50,6 +50,18 @@ def test_telemetry_and_availability_are_printed_and_battery_reaches_hits(tmp_pat
     assert printed[3] == "would publish site/trap-07/availability offline"
 
 
+def test_availability_online_is_printed_once_however_often_it_is_started(tmp_path):
+    box, out = Outbox(tmp_path / "o.db"), io.StringIO()
+    sink = DryRunPublisher(box, out, topic_prefix="site", device_id="trap-07")
+    sink.start()
+    sink.start()  # `camtrap run --sim` starts it to wait for it, then the service does
+    sink.stop()
+    assert out.getvalue().splitlines() == [
+        "would publish site/trap-07/availability online",
+        "would publish site/trap-07/availability offline",
+    ]
+
+
 def test_a_battery_reader_gives_the_hit_its_reading_before_any_telemetry(tmp_path):
     box, out = Outbox(tmp_path / "o.db"), io.StringIO()
     readings = [None, 3900]  # the MCU's TRIGGER carried a reading: no telemetry went out yet

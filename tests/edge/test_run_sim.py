@@ -124,6 +124,7 @@ def test_run_sim_ends_when_the_bursts_are_used_up_with_a_summary(tmp_path: Path)
     # the bursts are in name order: empty-..., then leopard-...
     assert 'would publish camtrap/sim-07/hit {"v":1,"type":"hit","event_id":"sim-07-1"' in out
     assert "would publish camtrap/sim-07/availability offline" in out
+    assert out.count("would publish camtrap/sim-07/availability online") == 1  # once, not twice
     assert len(list((tmp_path / "data" / "bursts").glob("*/sim-07-*"))) == 2
     assert (tmp_path / "data" / "outbox.db").exists()
     # every trigger is a burst or dropped (a follow-up kept past the last burst is dropped)

@@ -65,8 +65,14 @@ class DryRunPublisher:
         self._clock: Clock = clock or SystemClock()
         self._battery_mv: int | None = None
         self._read_battery = battery  # as MqttPublisher's: the MCU's reading, power-gated
+        self._started = False
 
     def start(self) -> None:
+        """Print ``online`` once: as `MqttPublisher.start`, a second call does nothing (the
+        simulation starts the publisher to wait for it, then the service starts it again)."""
+        if self._started:
+            return
+        self._started = True
         self._print(availability_message(self._topics, online=True))
 
     def drain(self) -> int:
@@ -110,6 +116,7 @@ class DryRunPublisher:
         self._print(telemetry_message(self._topics, counters, self._clock.now()))
 
     def stop(self) -> None:
+        self._started = False
         self._print(availability_message(self._topics, online=False))
 
     def wait_connected(self, timeout: float) -> bool:
