@@ -1,4 +1,4 @@
-"""Camtrap DP 1.0 rows and descriptor from survey bursts. Pure.
+"""Camtrap DP 1.0 tables (deployments, media, observations) from survey bursts. Pure.
 
 Camtrap DP (https://camtrap-dp.tdwg.org, TDWG; what GBIF ingests and camtraptor/Agouti/Trapper
 read) is a Frictionless Data Package with three tables. Here:
