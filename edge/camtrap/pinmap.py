@@ -35,8 +35,14 @@ MCU_PINS = (
     "modem_reset",
     "battery_adc",
     "led",
+    "rtc_sda",  # I2C to the optional DS3231 RTC (firmware setting rtc = "ds3231")
+    "rtc_scl",
 )
-MCU_OUTPUTS = ("pi_power", "pi_uart_tx", "modem_tx", "modem_reset", "led")
+MCU_OUTPUTS = ("pi_power", "pi_uart_tx", "modem_tx", "modem_reset", "led", "rtc_sda", "rtc_scl")
+RP2_I2C0 = {
+    "rtc_sda": frozenset((0, 4, 8, 12, 16, 20)),
+    "rtc_scl": frozenset((1, 5, 9, 13, 17, 21)),
+}
 ESP32_RTC_GPIOS = frozenset((0, 2, 4, 12, 13, 14, 15, 25, 26, 27, *range(32, 40)))
 ESP32_GPIOS = frozenset((*range(0, 12), *range(12, 20), 21, 22, 23, 25, 26, 27, *range(32, 40)))
 ESP32_INPUT_ONLY = frozenset(range(34, 40))
@@ -122,6 +128,11 @@ def _check_mcu(board: str, pins: dict[str, int], source: str) -> None:
         _check_esp32(pins, source, where)
     elif pins["battery_adc"] not in RP2_ADC:
         raise ConfigError(source, f"{where}.battery_adc", "must be an ADC pin (26, 27 or 28)")
+    else:  # trapfw.hal opens I2C(0): the RP2040 routes it to these pins only
+        for name, allowed in RP2_I2C0.items():
+            if pins[name] not in allowed:
+                have = ", ".join(str(p) for p in sorted(allowed))
+                raise ConfigError(source, f"{where}.{name}", f"must be an I2C0 pin ({have})")
 
 
 def _check_esp32(pins: dict[str, int], source: str, where: str) -> None:

@@ -62,6 +62,8 @@ class App:
         if shift:
             self._save(now)  # the record in the new clock, before anything else can happen
         self._measure(now)
+        if self.cfg.rtc != "none":
+            self._clock("rtc_read", now)  # a battery-backed chip: the time at every wake
         if wake == "pir":
             self.dispatch(("pir", None), now)
         self._flush()
@@ -123,6 +125,8 @@ class App:
             elif kind == "save":
                 save = True
             elif kind == "heartbeat":
+                if self.cfg.lora_time:  # trapfw.timekeep: ask the network's time?
+                    self._clock("want", now, True)
                 self.radio.heartbeat(now, act[1])
             elif kind == "fault":
                 self._fault(now, act[1])
@@ -153,7 +157,15 @@ class App:
         if event is None:
             self.hw.log("link: ignored " + repr(msg))
             return
+        if event[0] == "time":  # the Pi's clock: trapfw.timekeep also sets the RTC chip
+            self._clock("set_time", event[1], now)
+            return
         self.dispatch(event, now)
+
+    def _clock(self, name, *args):
+        """``trapfw.timekeep.<name>(self, *args)``: the clock's sources (the Pi, the network,
+        an RTC chip) beyond the state machine; the module leaves the heap again."""
+        return trapfw.call("timekeep", name, self, *args)
 
     def _accept(self, msg):
         return msg.mtype != link.HIT or fsm.can_accept_hit(self.state, msg.body)
@@ -180,6 +192,8 @@ class App:
         for data, at in zip(st.queue, st.queue_at):  # noqa: B905 (MicroPython zip has no strict)
             if data not in self.offered:
                 self.offered.append(data)
+                if self.state.time_offset is None and self.cfg.lora_time:
+                    self._clock("want", now, False)
                 self.radio.offer_hit(now, data, at)
 
     def _pump_radio(self, now):
@@ -188,6 +202,10 @@ class App:
             if data in self.offered:
                 self.offered.remove(data)
             self.dispatch(("uplinked", data), now)
+        r = getattr(self.radio, "radio", None)  # a LazyRadio's built LoraRadio
+        if r is not None and r.net_time:  # a DeviceTimeAns, via trapfw.lw_time
+            got, r.net_time = r.net_time, None
+            self._clock("set_time", (got[0], got[1], link.TIME_SRC_NETWORK), now)
 
     def _flush(self):
         out = self.link.take_output()

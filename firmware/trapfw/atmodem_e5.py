@@ -135,6 +135,9 @@ class LoraE5(at.AtDriver):
         if value == "Start":
             self._info["started"] = True
             return _WAIT
+        if value.startswith("RXWIN"):  # a downlink window opened: e.g. the DeviceTimeAns
+            self._info["downlink"] = self._info.get("downlink") or value
+            return _WAIT
         if value in ("FPENDING", "Wait ACK") or _is_rx_info(value):
             return _WAIT
         if value == "ACK Received":

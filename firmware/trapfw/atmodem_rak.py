@@ -55,6 +55,7 @@ class Rak3172(at.AtDriver):
     name = "rak3172"
     baud = 115200
     join_attempts = JOIN_ATTEMPTS
+    time_evt = None  # "OK" / "FAILED" of the last ``+EVT:TIMEREQ_...`` (trapfw.lw_time)
 
     def _status_step(self, cmd):
         """A command answered by a status line only."""
@@ -149,6 +150,9 @@ class Rak3172(at.AtDriver):
             return at.LENGTH_ERROR if fail == at.BAD_PARAMETER else fail
         if not self._info.get("accepted"):
             return at.UNKNOWN_REPLY
+        if line.startswith("+EVT:TIMEREQ_"):  # the network's DeviceTimeAns (AT+TIMEREQ=1)
+            self.time_evt = line[13:]
+            return _WAIT
         if line.startswith("+EVT:RX_"):
             self._info["downlink"] = line
             return _WAIT
@@ -160,3 +164,9 @@ class Rak3172(at.AtDriver):
         elif line == "+EVT:TX_DONE":
             return _DONE
         return at.UNKNOWN_REPLY
+
+    def _unsolicited(self, line):
+        if line.startswith("+EVT:TIMEREQ_"):  # RUI3 prints it after the uplink's TX_DONE
+            self.time_evt = line[13:]
+            return
+        super()._unsolicited(line)

@@ -83,6 +83,9 @@ PERSISTENT = (
     "time_offset",  # the wall clock survives a deep-sleep reset: the schedule needs it
     "time_doubt",  # and how sure it is, for the Pi's records
     "time_set",
+    "time_src",  # who set it (link.TIME_SRC_*), told to the Pi at HELLO
+    "time_asked",  # when the network time was last asked (ms), and the RTC chip last set
+    "rtc_set",  # (unix s): trapfw.app, trapfw.lw_time, trapfw.rtc_ds3231
 )
 VOLATILE = (
     "name",
@@ -122,6 +125,8 @@ class State:
         self.time_offset = None  # unix seconds minus MCU seconds, once a time source said
         self.time_doubt = 0  # how far off that time was, s
         self.time_set = 0  # when (MCU seconds) it was set
+        self.time_src = link.TIME_SRC_NTP
+        self.time_asked = self.rtc_set = 0
         self.temp_c = None  # the last temperature reading
         for key in values:
             if key not in PERSISTENT and key not in VOLATILE:
@@ -356,8 +361,9 @@ def _hello(state, value, now):
     TRIGGER: one message in flight at a time, in order), so its bursts carry a real date."""
     acts = [("send", link.HELLO, link.hello_body(link.ROLE_MCU, "trapfw"))]
     told = clock_now(state, now)
-    if told is not None:
-        acts.append(("send", link.TIME, link.time_body(told[0], told[1], link.TIME_SRC_CARRIED)))
+    if told is not None:  # the network's or the RTC chip's time says so; the Pi's own: carried
+        src = state.time_src if state.time_src > link.TIME_SRC_CARRIED else link.TIME_SRC_CARRIED
+        acts.append(("send", link.TIME, link.time_body(told[0], told[1], src)))
     return state, acts
 
 
@@ -371,8 +377,9 @@ def _time(state, value, now):
     carried = clock_now(state, now)
     if carried is not None and carried[1] < doubt:
         return state, []
+    src = link.TIME_SRC_NTP if isinstance(value, int) else value[2]
     new = state.replace(
-        time_offset=int(unix_s) - now // 1000, time_doubt=doubt, time_set=now // 1000
+        time_offset=int(unix_s) - now // 1000, time_doubt=doubt, time_set=now // 1000, time_src=src
     )
     return new, [("save",)]  # kept through resets and deep sleep
 

@@ -133,6 +133,11 @@ class Board:
     def log(self, text):
         print(text)
 
+    def rtc_bus(self):
+        """The I2C bus of the optional RTC chip (``rtc`` setting; trapfw.timekeep)."""
+        p = self.p
+        return machine.I2C(0, scl=machine.Pin(p["rtc_scl"]), sda=machine.Pin(p["rtc_sda"]))
+
     def now_ms(self):
         if self.kind == "esp32":
             return time.time_ns() // 1000000  # RTC: runs on through deep sleep

@@ -13,6 +13,8 @@ ESP32 = {
     "modem_reset": 23,
     "battery_adc": 35,
     "led": 2,
+    "rtc_sda": 18,
+    "rtc_scl": 19,
 }
 RP2 = {
     "pir": 2,
@@ -25,5 +27,7 @@ RP2 = {
     "modem_reset": 7,
     "battery_adc": 26,
     "led": 25,
+    "rtc_sda": 8,
+    "rtc_scl": 9,
 }
 BOARDS = {"esp32": ESP32, "rp2": RP2}

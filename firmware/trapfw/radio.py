@@ -98,6 +98,9 @@ class LoraRadio:
         self.silent = 0  # exchanges in a row the modem did not answer
         self.hold_until = 0.0
         self.dirty = False
+        # network time (trapfw.lw_time): time_want set by trapfw.timekeep; time_step 1 asked,
+        # 2 carried: read the modem; net_time (unix, doubt): taken by trapfw.app
+        self.time_want, self.time_step, self.time_rx, self.net_time = False, 0, False, None
         driver.asleep = True  # after a reset of the MCU the modem may well be asleep
 
     # -- inputs -------------------------------------------------------------------------
@@ -210,11 +213,15 @@ class LoraRadio:
             _rare("set_joined", self)
         elif kind == "send":
             self._send_done(now, up, result)
+        elif kind == "time":
+            trapfw.call("lw_time", "done", self, now, result)
 
     def _send_done(self, now, up, result):
         s = self.sched
         if result.ok:
             s.sent(now, up)
+            if self.time_step == 1:  # it carried the time request: read the modem's clock
+                trapfw.call("lw_time", "sent", self, result)
             if up.kind == "heartbeat":
                 self.reported_triggers = self._hb_total
                 self.hb_pending = False
@@ -245,6 +252,9 @@ class LoraRadio:
                 return
         else:
             up = self._next_uplink(now, battery_mv)
+            if self.time_step == 2 or (up is not None and self.time_want):
+                trapfw.call("lw_time", "step", self, now)  # ask just before the carrier goes out
+                return
             if up is not None:
                 self.op = ("send", up)
                 self.driver.send(up.fport, up.data, now, up.confirmed)

@@ -52,6 +52,8 @@ SPEC = {
     # charged at lora_dr (or the slowest), so ADR can only leave budget unused
     "lora_subband": (2, 1, 8),  # US915/AU915: the 8-channel sub-band of the gateways (FSB2: TTN)
     "daily_airtime_s": (30.0, 0.0, 86400.0),
+    "lora_time": (True,),  # ask the network's time (DeviceTimeReq) when the clock needs it
+    "rtc": ("none", ("none", "ds3231")),  # a DS3231-class I2C RTC on rtc_sda/rtc_scl
     # Activity schedule (power-gated): the Pi up and armed inside the windows (trapfw.schedule).
     # Default windows: the twilight hours, when Amur leopards move most (docs/firmware.md).
     "schedule": ("off", ("off", "on")),

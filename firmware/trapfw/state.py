@@ -10,7 +10,7 @@ machine's ("save",) action before it writes the link's pending output (the ACK) 
 Slots are backend objects with ``count``, ``read(i) -> bytes | None`` and ``write(i, data)``:
 ESP32 NVS blobs, RP2 LittleFS files (``trapfw.hal``), or `MemSlots` in tests.
 
-Wear: a record is at most ``MAX_RECORD`` (488) bytes (16 queued hits), about 110 with the
+Wear: a record is at most ``MAX_RECORD`` (501) bytes (16 queued hits), about 110 with the
 radio's state and an empty queue. The firmware writes two or three per event (sequence at the
 trigger, each hit, power-off), one per heartbeat, uplink or join attempt: the 30-day soak
 (~20 triggers a day, ESP32 with a reset at every wake) measures ~50 writes a day, ~5 KB a
@@ -31,12 +31,13 @@ import trapfw
 from trapfw.link import crc16
 
 MAGIC = b"CT"
-VERSION = 4  # 4: the time's doubt and when it was set; 3: the wall-clock offset; 2: hit times
+VERSION = 5  # 5: time source, network ask, RTC set; 4: time doubt and set; 3: offset; 2: hit times
 _HEAD = ">2sBI"  # magic, version, write counter
 # v1 ">IIIHHBqqqII" (see _FIELDS); v2 + "q": saved_at, the MCU clock at the save, ms; v3 + "q":
 # time_offset, unix s minus MCU s (valid when flags & 4); v4 + "Iq": time_doubt (s, at the set)
-# and time_set (MCU s). trapfw.state_read reads all four.
-_BODY = ">IIIHHBqqqIIqqIq"
+# and time_set (MCU s); v5 + "BqI": time_src (link.TIME_SRC_*), time_asked (ms), rtc_set (unix
+# s). trapfw.state_read reads all five.
+_BODY = ">IIIHHBqqqIIqqIqBqI"
 _TIME_KNOWN = 4
 _FIELDS = (
     "event_seq",
@@ -54,9 +55,13 @@ _FIELDS = (
     "time_offset",
     "time_doubt",
     "time_set",
+    "time_src",
+    "time_asked",
+    "rtc_set",
 )
 _U32, _U16, _I64 = 0xFFFFFFFF, 0xFFFF, -1  # -1: keep as is (signed ms values)
 _MASKS = (_U32, _U32, _U32, _U16, _U16, 0xFF, _I64, _I64, _I64, _U32, _U32, _I64, _I64, _U32, _I64)
+_MASKS += (0xFF, _I64, _U32)  # v5
 
 # The record is sized for the largest queue settings.py accepts (max_queue 16), so no valid
 # setting can make a save fail: 16 hits of 11 bytes with their 8-byte times, and the radio's

@@ -14,8 +14,9 @@ from trapfw.link import crc16
 _BODY_V1 = ">IIIHHBqqqII"  # see state._FIELDS
 _BODY_V2 = _BODY_V1 + "q"  # ... then saved_at: the MCU clock at the save, ms
 _BODY_V3 = _BODY_V2 + "q"  # ... then time_offset: unix s minus MCU s (valid when flags & 4)
-_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY_V3, 4: state._BODY}  # v4: time_doubt, time_set
-_NAMES = {1: 11, 2: 12, 3: 13, 4: 15}  # how many of state._FIELDS each version holds
+_BODY_V4 = _BODY_V3 + "Iq"  # ... then time_doubt (s, at the set) and time_set (MCU s)
+_BODIES = {1: _BODY_V1, 2: _BODY_V2, 3: _BODY_V3, 4: _BODY_V4, 5: state._BODY}  # v5: + time_src,
+_NAMES = {1: 11, 2: 12, 3: 13, 4: 15, 5: 18}  # time_asked, rtc_set; names of state._FIELDS
 
 
 class RecordError(ValueError):
@@ -97,4 +98,6 @@ def rebase(st, shift):
         lockout_until=max(0, st.lockout_until + shift),
         time_offset=offset,
         time_set=st.time_set + shift // 1000,  # MCU seconds: moved with its clock
+        time_doubt=max(st.time_doubt, 1000000),  # off for how long? any real source wins
+        time_asked=st.time_asked and st.time_asked + shift,
     )

@@ -17,7 +17,22 @@ receive windows. ``kind`` is "lora-e5" (Seeed LoRa-E5 AT Command Specification V
   sent meanwhile gets ``AT_BUSY_ERROR``. The duty-cycle status is ``AT_DUTYCYLE_RESTRICTED``.
 * ``coverage``: a gateway hears it (joins succeed; sends are always "done": unconfirmed).
   ``mute``: a hung modem that answers nothing until ``reset()`` (its reset pin).
+* Network time: ``utc`` (a callable, true Unix seconds now) is the network server's clock; it
+  answers DeviceTimeReq in the carrying uplink's RX1 with GPS seconds, and the modem sets its
+  clock the way its firmware does (docs/lora.md, "Network time"). LoRa-E5: ``AT+LW=DTR`` ->
+  ``+LW: DTR``; the next ``AT+MSGHEX`` shows ``+MSGHEX: RXWIN1, RSSI -37, SNR 8.0`` before
+  ``Done``; ``AT+RTC`` -> ``+RTC: YYYY-MM-DD hh:mm:ss`` (its STM32 calendar starts at
+  2000-01-01 before any answer). RAK3172: ``AT+TIMEREQ=1`` -> ``OK`` (``=2`` ->
+  ``AT_PARAM_ERROR``); after the uplink's ``+EVT:TX_DONE``, ``+EVT:TIMEREQ_OK`` (or
+  ``_FAILED`` when the network stays silent: ``time_answers=False``); ``AT+LTIME=?`` ->
+  ``LTIME:hhHmmMssS on MM/DD/YYYY`` and ``OK`` (RUI3's SysTime, GPS-based, minus its 18 leap
+  seconds; ``AT_NO_NETWORK_JOINED`` before a join). ``old_firmware``: no time commands
+  (LoRa-E5 ``+LW: ERROR(-1)``... as for any unknown command, RAK ``AT_COMMAND_NOT_FOUND``).
 """
+
+GPS_EPOCH_UNIX = 315964800  # 1980-01-06T00:00:00Z
+LEAP_S = 18  # GPS - UTC since 2017
+E5_RTC_START = 946684800  # 2000-01-01T00:00:00Z, the STM32 RTC calendar's reset value
 
 REPLY_MS = 10  # a reply line on the wire (9600 baud: ~1 ms a character)
 TX_MS = 2000  # transmit and receive windows of an unconfirmed uplink
@@ -25,10 +40,19 @@ JOIN_MS = 6000  # join request and the join-accept windows (5 s and 6 s)
 
 
 class FakeModem:
-    def __init__(self, kind="lora-e5", clock=None, coverage=True, joined=True, mute=False):
+    def __init__(
+        self, kind="lora-e5", clock=None, coverage=True, joined=True, mute=False, utc=None
+    ):
         self.kind = kind
         self.clock = clock or (lambda: 0)
         self.coverage, self.joined, self.mute = coverage, joined, mute
+        self.utc = utc  # the network server's clock (None: it never answers DeviceTimeReq)
+        self.time_answers = True
+        self.old_firmware = False
+        self.time_asked = False  # a DeviceTimeReq waits for the next uplink
+        self.time_answered = 0  # DeviceTimeAns frames the network sent
+        # the modem's own clock: seconds at clock() == 0 (E5 calendar, RUI3 SysTime from 0)
+        self.clock_base = E5_RTC_START if kind == "lora-e5" else 0
         self.fail = None  # a reply to every send instead of sending (a documented failure)
         self.asleep_e5 = False
         self.lpm = False
@@ -135,6 +159,11 @@ class FakeModem:
         elif name == "LOWPOWER":
             self._say(0, "+LOWPOWER: SLEEP")
             self.asleep_e5 = True
+        elif name == "LW" and value == "DTR" and not self.old_firmware:
+            self.time_asked = True
+            self._say(0, "+LW: DTR")
+        elif name == "RTC" and not value and not self.old_firmware:
+            self._say(0, "+RTC: " + _ymd_hms(self._modem_s()))
         else:
             self._say(0, f"+{name}: ERROR(-10)")
 
@@ -149,6 +178,8 @@ class FakeModem:
             self.sent.append((self.clock(), self._port, bytes.fromhex(hexdata)))
             self.busy_until = self.clock() + TX_MS
             self._say(0, f"+{name}: Start")
+            if self._network_answers_time():  # DeviceTimeAns in RX1
+                self._say(TX_MS, f"+{name}: RXWIN1, RSSI -37, SNR 8.0")
             self._say(TX_MS, f"+{name}: Done")
 
     def _join_e5(self):
@@ -181,6 +212,8 @@ class FakeModem:
         elif cmd.startswith("AT+CFM="):
             self._confirmed = cmd.endswith("1")
             self._say(0, "OK")
+        elif cmd.startswith(("AT+TIMEREQ", "AT+LTIME")) and not self.old_firmware:
+            self._time_rak(cmd)
         elif cmd == "AT" or cmd.split("=", 1)[0][3:] in _RAK_SETTINGS:
             self._say(0, "OK")
         else:
@@ -198,7 +231,11 @@ class FakeModem:
             self.sent.append((self.clock(), int(port), bytes.fromhex(hexdata)))
             self.busy_until = self.clock() + TX_MS
             self._say(0, "OK")
+            asked = self.time_asked
+            answered = self._network_answers_time()
             self._say(TX_MS, "+EVT:SEND_CONFIRMED_OK" if self._confirmed else "+EVT:TX_DONE")
+            if asked:  # RUI3's MlmeConfirm(DEVICE_TIME) comes after the McpsConfirm
+                self._say(TX_MS, "+EVT:TIMEREQ_OK" if answered else "+EVT:TIMEREQ_FAILED")
 
     def _join_rak(self, cmd, busy):
         if busy:
@@ -218,6 +255,68 @@ class FakeModem:
             if i < attempts - 1:
                 at += interval * 1000
         self.busy_until = self.clock() + at
+
+    def _time_rak(self, cmd):
+        if cmd == "AT+TIMEREQ=1":
+            self.time_asked = True
+            self._say(0, "OK")
+        elif cmd == "AT+TIMEREQ=0":
+            self.time_asked = False
+            self._say(0, "OK")
+        elif cmd == "AT+TIMEREQ=?":
+            self._say(0, f"AT+TIMEREQ={int(self.time_asked)}", "OK")
+        elif cmd == "AT+LTIME=?" and not self.joined:
+            self._say(0, "AT_NO_NETWORK_JOINED")
+        elif cmd == "AT+LTIME=?":
+            self._say(0, "LTIME:" + _rui3_ltime(self._modem_s() - LEAP_S), "OK")
+        else:
+            self._say(0, "AT_PARAM_ERROR")
+
+    # -- the network's clock ------------------------------------------------------------
+
+    def _network_answers_time(self):
+        """The uplink going out now carries DeviceTimeReq: the network answers with GPS
+        seconds and the modem sets its clock from them (as its firmware does)."""
+        if not self.time_asked:
+            return False
+        self.time_asked = False
+        if self.utc is None or not self.time_answers or not self.coverage:
+            return False
+        gps = int(self.utc()) - GPS_EPOCH_UNIX + LEAP_S  # what DeviceTimeAns carries
+        self.time_answered += 1
+        # the E5 keeps its RTC calendar in UTC; LoRaMac's SysTime (RUI3) is GPS seconds plus
+        # the GPS epoch, the leap seconds come off when it is printed
+        modem = gps + GPS_EPOCH_UNIX - (LEAP_S if self.kind == "lora-e5" else 0)
+        self.clock_base = modem - self.clock() // 1000
+        return True
+
+    def _modem_s(self):
+        return self.clock_base + self.clock() // 1000
+
+
+def _civil(unix_s):
+    days, rest = divmod(int(unix_s), 86400)
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + (3 if mp < 10 else -9)
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    return year, month, day, rest // 3600, rest // 60 % 60, rest % 60
+
+
+def _ymd_hms(unix_s):
+    y, mo, d, h, mi, s = _civil(unix_s)
+    return f"{y:04d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+
+
+def _rui3_ltime(unix_s):
+    """RUI3 service_lora_get_local_time: "%02dh%02dm%02ds on %02d/%02d/%04d" (month first)."""
+    y, mo, d, h, mi, s = _civil(unix_s)
+    return f"{h:02d}h{mi:02d}m{s:02d}s on {mo:02d}/{d:02d}/{y:04d}"
 
 
 _RAK_SETTINGS = ("NJM", "BAND", "MASK", "DR", "ADR", "DEVEUI", "APPEUI", "APPKEY", "CLASS")

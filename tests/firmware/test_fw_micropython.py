@@ -27,6 +27,8 @@ PORTABLE = [
     "test_fw_radio",
     "test_fw_schedule",
     "test_fw_time",
+    "test_fw_lwtime",
+    "test_fw_rtc",
 ]
 
 RUNNER = """

@@ -81,8 +81,19 @@ def test_a_missing_or_unknown_pin_name_fails_naming_it():
     with pytest.raises(ConfigError, match=r"mcu\.rp2\.pi_halt: missing"):
         parse_pinmap(raw, "pinmap.toml")
     raw = _raw()
-    raw["mcu"]["rp2"]["buzzer"] = 9
+    raw["mcu"]["rp2"]["buzzer"] = 10
     with pytest.raises(ConfigError, match=r"mcu\.rp2\.buzzer: unknown pin name"):
+        parse_pinmap(raw, "pinmap.toml")
+
+
+def test_the_rtc_bus_must_be_on_pins_the_boards_i2c0_reaches():
+    raw = _raw()
+    raw["mcu"]["rp2"]["rtc_sda"] = 10  # free, but not an I2C0 SDA pin
+    with pytest.raises(ConfigError, match=r"mcu\.rp2\.rtc_sda: must be an I2C0 pin"):
+        parse_pinmap(raw, "pinmap.toml")
+    raw = _raw()
+    raw["mcu"]["esp32"]["rtc_scl"] = 36  # input-only: cannot drive the open-drain clock
+    with pytest.raises(ConfigError, match=r"mcu\.esp32\.rtc_scl: pin 36 is input-only"):
         parse_pinmap(raw, "pinmap.toml")
 
 

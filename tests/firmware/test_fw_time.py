@@ -24,11 +24,23 @@ def test_the_network_time_is_carried_and_sent_at_hello_with_a_growing_doubt():
     s, acts = fsm.step(s, ("time", (REAL, 2, link.TIME_SRC_NETWORK)), 10_000)
     assert acts == [("save",)]  # the carried time is persisted
     _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 20_000)
-    assert _told(acts) == [(REAL + 10, 3, link.TIME_SRC_CARRIED)]
+    assert _told(acts) == [(REAL + 10, 3, link.TIME_SRC_NETWORK)]  # it says where it came from
     _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 10_000 + 6 * 3600 * 1000)
     ((unix, doubt, _),) = _told(acts)
     assert unix == REAL + 6 * 3600
     assert doubt == 3 + 6 * 3600 * fsm.CLOCK_PPM // 1000000  # 2 % of 6 h: 432 s more
+
+
+def test_the_pis_own_ntp_time_comes_back_as_carried_and_the_source_survives_a_reset():
+    s = booted()
+    s, _ = fsm.step(s, ("time", (REAL, 1, link.TIME_SRC_NTP)), 10_000)
+    _, acts = fsm.step(s, ("hello", (1, link.ROLE_PI, "pi")), 11_000)
+    assert [t[2] for t in _told(acts)] == [link.TIME_SRC_CARRIED]  # not "the Pi's NTP"
+    s, _ = fsm.step(s, ("time", (REAL + 5, 1, link.TIME_SRC_RTC)), 12_000)
+    saved = state.decode(state.encode(3, s.persistent()))[1]
+    woke, _ = fsm.step(fsm.restore(s.cfg, saved), ("boot", "wake"), 20_000)
+    _, acts = fsm.step(woke, ("hello", (1, link.ROLE_PI, "pi")), 20_000)
+    assert [t[2] for t in _told(acts)] == [link.TIME_SRC_RTC]
 
 
 def test_an_unset_or_less_sure_time_does_not_replace_the_carried_one():
