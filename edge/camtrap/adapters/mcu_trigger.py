@@ -40,6 +40,12 @@ VERSION = "camtrap-pi"
 VERDICT_CODES = {"hit": link.VERDICT_HIT, "miss": link.VERDICT_MISS, "error": link.VERDICT_ERROR}
 ACK_SETTLE_S = 1.0  # after a late SHUTDOWN ack, this long for it (and HITs) to be acknowledged
 UNKNOWN_DOUBT_S = 3600.0  # an MCU that cannot say how far off it is: an hour, flagged in exports
+# where the MCU had its time (TIME's source byte), for the Pi's sync log (docs/export.md)
+TIME_ORIGINS = {
+    link.TIME_SRC_CARRIED: "carried",
+    link.TIME_SRC_NETWORK: "network",
+    link.TIME_SRC_RTC: "rtc",
+}
 
 
 class McuTriggerSource:
@@ -172,8 +178,9 @@ class McuTriggerSource:
         if self.timekeeper is None:
             return
         doubt_s = float(doubt) if doubt is not None else UNKNOWN_DOUBT_S
-        if self.timekeeper.on_mcu_time(float(unix_s), doubt_s):
-            log.info("time: from the MCU (source %d, +/- %.0f s)", source, doubt_s)
+        origin = TIME_ORIGINS.get(source, "carried")
+        if self.timekeeper.on_mcu_time(float(unix_s), doubt_s, origin):
+            log.info("time: from the MCU (%s, +/- %.0f s)", origin, doubt_s)
 
     def _on_status(self, msg: link.Msg) -> None:
         if not msg.body:

@@ -155,8 +155,9 @@ class TrustedClock:
 
     # -- syncs
 
-    def on_mcu_time(self, unix_s: float, uncertainty_s: float) -> bool:
-        """The MCU's TIME frame. True when it now dates this clock (nothing better known)."""
+    def on_mcu_time(self, unix_s: float, uncertainty_s: float, origin: str | None = None) -> bool:
+        """The MCU's TIME frame. True when it now dates this clock (nothing better known).
+        ``origin``: where the MCU had it ("network", "rtc", "carried"), for the sync log."""
         if not plausible(unix_s):
             log.info("time: the MCU's clock is not set (%d): ignored", int(unix_s))
             return False
@@ -167,8 +168,8 @@ class TrustedClock:
                 return False
             self._mcu = McuTime(float(unix_s), float(uncertainty_s), mono)
         self._try_set_system(float(unix_s))
-        self._log_sync(mono, float(unix_s), "mcu", float(uncertainty_s))
-        log.info("time: set from the MCU (+/- %.0f s)", uncertainty_s)
+        self._log_sync(mono, float(unix_s), "mcu", float(uncertainty_s), origin)
+        log.info("time: set from the MCU (%s, +/- %.0f s)", origin or "?", uncertainty_s)
         return True
 
     # -- internals
@@ -217,16 +218,25 @@ class TrustedClock:
         except (PermissionError, OSError) as e:
             log.warning("time: cannot set the system clock (%s): keeping the MCU's time here", e)
 
-    def _log_sync(self, mono: float, unix_s: float, source: str, doubt: float | None) -> None:
+    def _log_sync(
+        self,
+        mono: float,
+        unix_s: float,
+        source: str,
+        doubt: float | None,
+        origin: str | None = None,
+    ) -> None:
         if self.sync_log is None:
             return
-        line = {
+        line: dict[str, object] = {
             "boot_id": self.boot_id,
             "monotonic_s": round(mono, 3),
             "time": round(unix_s, 3),
             "source": source,
             "uncertainty_s": doubt,
         }
+        if origin is not None:  # the MCU's own source: the LoRaWAN network, its RTC chip
+            line["origin"] = origin
         try:
             self.sync_log.parent.mkdir(parents=True, exist_ok=True)
             with open(self.sync_log, "a", encoding="utf-8") as f:
