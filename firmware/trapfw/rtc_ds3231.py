@@ -9,9 +9,9 @@ when the oscillator stopped (first power-up, a flat coin cell): the time is then
 it is written, and writing it clears OSF here. The bus is ``machine.I2C`` (``readfrom_mem``,
 ``writeto_mem``) from ``trapfw.hal``; tests pass a fake device that follows the datasheet.
 
-Doubt of a reading: the DS3231SN holds +/-2 ppm from 0 to 40 C and +/-3.5 ppm from -40 to 85 C
-(datasheet, "Frequency stability"): 3.5 ppm since it was set (``rtc_set``, Unix s, from the
-state record) plus the source's own 2 s. A clock this unit never set is not taken.
+Doubt of a reading: the DS3231SN holds +/-2 ppm from 0 to 40 C and +/-3.5 ppm from -40 to 85 C,
+the MEMS DS3231M +/-5 ppm (their datasheets): 5 ppm since it was set (``rtc_set``, Unix s,
+from the state record) plus the source's own 2 s. A clock this unit never set is not taken.
 """
 
 ADDRESS = 0x68
@@ -21,7 +21,7 @@ REG_STATUS = 0x0F
 OSF = 0x80
 EOSC = 0x80
 _CENTURY = 0x80
-_PPM_X10 = 35  # 3.5 ppm, in tenths
+_PPM_X10 = 50  # 5 ppm (DS3231M; the DS3231SN: 3.5), in tenths
 _SET_DOUBT_S = 2
 EARLIEST_UNIX = 1735689600  # 2025-01-01 (= fsm.EARLIEST_UNIX)
 
