@@ -119,6 +119,7 @@ def test_the_full_frame_is_classified_first_and_stops_a_k_of_n_frame_once_it_pas
     v = classify_burst(frames, 3, det).verdict
     assert v.decision == "hit"
     assert all(f.where.source == "full" and f.where.regions == 1 for f in v.frames)
+    assert all(f.where.reason is None for f in v.frames)  # settled whole: motion never ran
 
 
 @settings(max_examples=40, deadline=None)
