@@ -82,6 +82,21 @@ def test_max_recall_takes_the_most_hits_within_the_false_alert_budget() -> None:
         MaxRecall(1.0)
 
 
+def test_max_recall_with_the_wilson_bound_leaves_room_for_the_next_set() -> None:
+    # 300 others: 3 at 0.6, the rest at 0.1; targets at 0.8 (200) and 0.5 (100). A 2 % budget
+    # on the point estimate takes the 0.5 targets with the three 0.6 others (1 %); the Wilson
+    # upper bound of 3/300 is 2.9 %, so the cautious goal stops above 0.6 and keeps 200 hits
+    bursts = single([0.8] * 200 + [0.5] * 100, True) + single([0.6] * 3 + [0.1] * 297, False)
+    point = choose(bursts, MaxRecall(0.02), **K_OF_N_1)
+    cautious = choose(bursts, MaxRecall(0.02, bound="wilson"), **K_OF_N_1)
+    assert (point.tp, point.fp) == (300, 3)
+    assert (cautious.tp, cautious.fp, cautious.threshold) == (200, 0, 0.7)
+    assert wilson(0, 300)[1] <= 0.02 < wilson(3, 300)[1]
+    assert "(Wilson 95 % upper bound)" in cautious.goal
+    with pytest.raises(CalibrationError, match="label more non-target bursts"):
+        choose(LADDER, MaxRecall(0.02, bound="wilson"), **K_OF_N_1)  # 5 others: 0/5 is 43 %
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     targets=st.lists(st.integers(0, 20), min_size=1, max_size=12),

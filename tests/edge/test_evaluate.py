@@ -198,8 +198,8 @@ def test_calibrate_wants_exactly_one_goal(
     assert "either --min-recall" in capsys.readouterr().err
     assert main([*argv, "--min-recall", "0.9", "--max-recall"]) == 2
     assert "either --min-recall R, --max-recall" in capsys.readouterr().err
-    assert main([*argv, "--max-recall", "--wilson"]) == 2
-    assert "--wilson goes with --min-recall" in capsys.readouterr().err
+    assert main([*argv, "--cost-miss", "5", "--cost-false-alert", "1", "--wilson"]) == 2
+    assert "--wilson goes with --min-recall or --max-recall" in capsys.readouterr().err
     assert main([*argv, "--min-recall", "0.9"]) == 2
     assert f"{records}: line 1: source" in capsys.readouterr().err  # names the file
 
@@ -216,6 +216,8 @@ def test_calibrate_max_recall_spends_the_stated_false_alert_budget(
     printed = capsys.readouterr().out
     assert "goal: max_recall at false alert rate <= 10 %" in printed
     assert "false alerts 0/2" in printed  # a budget of 10 % of 2 bursts allows none
+    assert main([*argv, "--force", "--wilson"]) == 2  # 0 of 2 still bounds the rate at 66 %
+    assert "upper bound of 66 %; label more non-target bursts" in capsys.readouterr().err
 
 
 def test_calibrate_runs_the_bursts_itself_when_given_no_records(

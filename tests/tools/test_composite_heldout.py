@@ -53,7 +53,7 @@ def test_each_fold_is_judged_by_the_rule_the_other_fold_chose() -> None:
         "other-20": [record("o0a", [0.3] * 3), record("o0b", [0.0] * 3), record("o1a", [0.1] * 3)],
     }
     folds = {"l0a": 0, "o0a": 0, "o0b": 0, "l1a": 1, "l1b": 1, "o1a": 1}
-    choices = heldout.cross_fit(records, folds, budget=0.0)
+    choices = heldout.cross_fit(records, folds, budget=0.0, bound="point")
     zero, one = choices
     assert 0.3 < zero.rule.threshold <= 0.6  # above fold 0's non-leopards, at its leopard
     assert 0.1 < one.rule.threshold <= 0.2

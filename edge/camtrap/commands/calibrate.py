@@ -12,7 +12,8 @@ model (``decision`` and ``metrics.operating_point``; nothing else changes, and t
 sha256 still names the same .tflite), where the service picks it up at its next start.
 
 ``--max-recall`` takes the most hits whose false alerts on the non-target bursts stay within
-``--max-false-alerts-per-day`` at ``--triggers-per-day`` (a budget stated up front).
+``--max-false-alerts-per-day`` at ``--triggers-per-day`` (a budget stated up front; with
+``--wilson`` the upper end of the rate's 95 % interval must stay within it).
 
 Before any search, the non-target bursts must be able to show the false alert rate asked for
 (``--max-false-alerts-per-day``, default 1, at ``--triggers-per-day``): with n of them and none
@@ -59,7 +60,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--wilson",
         action="store_true",
-        help="with --min-recall: require the Wilson 95 %% lower bound of recall >= R",
+        help="with --min-recall: the Wilson 95 %% lower bound of recall >= R; with "
+        "--max-recall: the upper bound of the false alert rate within the budget",
     )
     p.add_argument(
         "--max-recall",
@@ -96,12 +98,13 @@ def goal_of(args: argparse.Namespace) -> Goal:
         raise UsageError(
             "give either --min-recall R, --max-recall or --cost-miss A --cost-false-alert B"
         )
-    if args.wilson and args.min_recall is None:
-        raise UsageError("--wilson goes with --min-recall")
+    if args.wilson and args.min_recall is None and not args.max_recall:
+        raise UsageError("--wilson goes with --min-recall or --max-recall")
     if args.min_recall is not None:
         return MinRecall(args.min_recall, "wilson" if args.wilson else "point")
     if args.max_recall:
-        return MaxRecall(min(args.max_false_alerts_per_day / args.triggers_per_day, 0.999))
+        rate = min(args.max_false_alerts_per_day / args.triggers_per_day, 0.999)
+        return MaxRecall(rate, "wilson" if args.wilson else "point")
     if args.cost_miss is None or args.cost_false_alert is None:
         raise UsageError("--cost-miss and --cost-false-alert go together")
     return MinCost(args.cost_miss, args.cost_false_alert)

@@ -12,6 +12,8 @@ ways; 4 decimals), and picks by the goal:
   its 95 % Wilson interval (``recall_bound="wilson"``).
 * ``max_recall``: among points whose false alert rate on the labelled non-targets is at most the
   budget F, the most hits (a false-alert budget stated up front, the Neyman-Pearson choice).
+  The rate is the point estimate or, with ``bound="wilson"``, the upper end of its 95 %
+  Wilson interval.
 * ``min_cost``: the least expected cost per day,
   ``cost_miss * targets_per_day * (1 - recall) + cost_false_alert * false_alerts_per_day``.
 
@@ -141,7 +143,10 @@ def meets(c: Candidate, goal: MinRecall) -> bool:
 
 
 def within_budget(c: Candidate, goal: MaxRecall) -> bool:
-    """Whether a candidate's false alert rate on the labelled non-targets is within budget."""
+    """Whether a candidate's false alert rate on the labelled non-targets (point estimate or
+    Wilson upper bound) is within budget."""
+    if goal.bound == "wilson":
+        return wilson(c.fp, c.fp + c.tn)[1] <= goal.false_alert_rate
     return c.fp <= goal.false_alert_rate * (c.fp + c.tn) + 1e-9
 
 
@@ -211,9 +216,16 @@ def _unreachable(
     pool = [c for r in rules for k in ks for c in candidates(bursts, r, k)]
     if isinstance(goal, MaxRecall):
         least = min(pool, key=lambda c: c.fp)
+        negatives = least.fp + least.tn
+        if goal.bound == "wilson":
+            return (
+                f"no rule keeps within {goal.describe()}: the fewest false alerts, "
+                f"{least.fp} of {negatives}, have an upper bound of "
+                f"{100 * wilson(least.fp, negatives)[1]:.2g} %; label more non-target bursts"
+            )
         return (
             f"no rule keeps within {goal.describe()}: even threshold 1 lets {least.fp} of "
-            f"{least.fp + least.tn} non-target bursts through"
+            f"{negatives} non-target bursts through"
         )
     best = max(pool, key=lambda c: c.tp)
     positives = best.tp + best.fn

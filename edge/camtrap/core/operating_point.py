@@ -77,16 +77,20 @@ class MinCost:
 @dataclass(frozen=True)
 class MaxRecall:
     """Goal: the most hits with a false alert rate <= ``false_alert_rate`` on the labelled
-    non-targets (a stated false-alert budget), then the fewest false alerts."""
+    non-targets (a stated false-alert budget), then the fewest false alerts. The rate is the
+    point estimate or, more cautiously, the upper end of its 95 % Wilson interval (a rate
+    measured at the edge of the budget on one set is, on average, over it on the next)."""
 
     false_alert_rate: float
+    bound: RecallBound = "point"  # "wilson": the rate's 95 % upper bound must be within it
 
     def __post_init__(self) -> None:
-        if not 0 <= self.false_alert_rate < 1:
-            raise ValueError(f"MaxRecall: want 0 <= false_alert_rate < 1, got {self}")
+        if not 0 <= self.false_alert_rate < 1 or self.bound not in ("point", "wilson"):
+            raise ValueError(f"MaxRecall: want 0 <= false_alert_rate < 1, point|wilson, got {self}")
 
     def describe(self) -> str:
-        return f"max_recall at false alert rate <= {100 * self.false_alert_rate:g} %"
+        how = " (Wilson 95 % upper bound)" if self.bound == "wilson" else ""
+        return f"max_recall at false alert rate <= {100 * self.false_alert_rate:g} %{how}"
 
 
 Goal = MinRecall | MaxRecall | MinCost
