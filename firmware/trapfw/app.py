@@ -197,7 +197,8 @@ class App:
                 self.radio.offer_hit(now, data, at)
 
     def _pump_radio(self, now):
-        self.radio.note_totals(self.state.triggers, self.state.event_seq)
+        st = self.state
+        self.radio.note_totals(st.triggers, st.event_seq, fsm.status_flags(st))
         for data in self.radio.poll(now, self.state.battery_mv or None):
             if data in self.offered:
                 self.offered.remove(data)
@@ -231,6 +232,8 @@ def _event_of(msg):
             return ("status_req", None)
         if t == link.TIME:
             return ("time", link.parse_time_full(body))
+        if t == link.HEALTH:
+            return ("health", body[0])  # the link checked its length
     except link.FrameError:
         return None
     return None
@@ -254,9 +257,9 @@ class LazyRadio:
     def offer_hit(self, now, data, queued=None):
         self._get().offer_hit(now, data, queued)
 
-    def note_totals(self, triggers, event_seq):
+    def note_totals(self, triggers, event_seq, flags=None):
         if self.radio is not None:
-            self.radio.note_totals(triggers, event_seq)
+            self.radio.note_totals(triggers, event_seq, flags)
 
     def power_on(self):
         """After a cold boot: the modem is awake, so the radio is built to put it to sleep."""

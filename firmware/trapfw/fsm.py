@@ -50,6 +50,7 @@ EVENTS = (
     "time",  # value: (unix s, uncertainty s or None, link.TIME_SRC_*): the Pi, network, RTC
     "status_req",  # the Pi asked for STATUS
     "temp",  # value: MCU temperature, degrees C (None: no sensor)
+    "health",  # value: the Pi's HEALTH flags (link.HEALTH_*)
 )
 
 # Fault reason codes (also counted in state.faults).
@@ -86,6 +87,7 @@ PERSISTENT = (
     "time_src",  # who set it (link.TIME_SRC_*), told to the Pi at HELLO
     "time_asked",  # when the network time was last asked (ms), and the RTC chip last set
     "rtc_set",  # (unix s): trapfw.app, trapfw.lw_time, trapfw.rtc_ds3231
+    "storage_fault",  # the Pi's last HEALTH said its storage is degraded (for the heartbeat)
 )
 VOLATILE = (
     "name",
@@ -128,6 +130,7 @@ class State:
         self.time_src = link.TIME_SRC_NTP
         self.time_asked = self.rtc_set = 0
         self.temp_c = None  # the last temperature reading
+        self.storage_fault = False  # the Pi's storage was degraded at its last HEALTH
         for key in values:
             if key not in PERSISTENT and key not in VOLATILE:
                 raise ValueError("unknown state field: " + key)
@@ -267,6 +270,17 @@ def _next_seq(state):
     return (state.event_seq + 1) & SEQ_MASK
 
 
+def status_flags(state):
+    """The heartbeat's status bits (trapfw.payload_core.HB_*: storage fault 1, clock unset 2,
+    low battery 4), as they are now; the radio puts them in the next heartbeat it sends."""
+    flags = 1 if state.storage_fault else 0
+    if state.time_offset is None:
+        flags |= 2
+    if state.lowbat:
+        flags |= 4
+    return flags
+
+
 def heartbeat_fields(state):
     """What a heartbeat reports (the keyword arguments of trapfw.payload.encode_heartbeat)."""
     return {
@@ -391,6 +405,15 @@ def clock_now(state, now):
         return None
     elapsed = max(0, now // 1000 - state.time_set)
     return now // 1000 + state.time_offset, state.time_doubt + 1 + elapsed * CLOCK_PPM // 1000000
+
+
+def _health(state, value, now):
+    """The Pi's HEALTH: its storage degraded or well again; kept in the state record (an ESP32
+    resets at every wake) for the heartbeats until the Pi says otherwise."""
+    fault = bool(value & link.HEALTH_STORAGE)
+    if fault == state.storage_fault:
+        return state, []
+    return state.replace(storage_fault=fault), [("save",)]
 
 
 def _temp(state, value, now):
@@ -613,6 +636,7 @@ _COMMON = {
     "time": _time,
     "status_req": _status,
     "temp": _temp,
+    "health": _health,
 }
 
 _ROWS = {

@@ -43,10 +43,11 @@ HIT = 0x05  # Pi -> MCU: the exact LoRa hit uplink bytes (opaque here)
 STATUS = 0x06  # MCU -> Pi: see status_body; Pi -> MCU with an empty body: a request
 SHUTDOWN = 0x07  # MCU -> Pi: request (kind 0); Pi -> MCU: ack (kind 1), then the Pi halts
 TIME = 0x08  # both ways: unix seconds u32, uncertainty s u16, source u8 (see time_body)
+HEALTH = 0x09  # Pi -> MCU: flags u8 (HEALTH_*): once at the start of its service, then at changes
 ACK = 0x10  # seq = the acknowledged seq, empty body
 NACK = 0x11  # body: reason u8 (NACK_*)
 
-DATA_TYPES = (HELLO, TRIGGER, READY, RESULT, HIT, STATUS, SHUTDOWN, TIME)
+DATA_TYPES = (HELLO, TRIGGER, READY, RESULT, HIT, STATUS, SHUTDOWN, TIME, HEALTH)
 NAMES = {
     HELLO: "HELLO",
     TRIGGER: "TRIGGER",
@@ -56,6 +57,7 @@ NAMES = {
     STATUS: "STATUS",
     SHUTDOWN: "SHUTDOWN",
     TIME: "TIME",
+    HEALTH: "HEALTH",
     ACK: "ACK",
     NACK: "NACK",
 }
@@ -83,6 +85,10 @@ SHUTDOWN_ACK = 1
 
 ROLE_MCU = 0
 ROLE_PI = 1
+
+# HEALTH flags: what the Pi's service reports about itself, for the MCU's LoRa heartbeat (a
+# peer ignores bits it does not know: a newer Pi may define more)
+HEALTH_STORAGE = 0x01  # storage degraded: disk full, read-only or I/O errors (store, outbox)
 
 
 class FrameError(ValueError):
@@ -468,7 +474,7 @@ def body_error(mtype, body):
 
 
 # the fixed fields of each type (STATUS: empty, a request, or all of them)
-_MIN_LEN = {HELLO: 2, TRIGGER: 6, RESULT: 4, HIT: 1, SHUTDOWN: 1, TIME: 4, NACK: 1}
+_MIN_LEN = {HELLO: 2, TRIGGER: 6, RESULT: 4, HIT: 1, SHUTDOWN: 1, TIME: 4, HEALTH: 1, NACK: 1}
 # (byte index, highest defined code): HELLO's role, RESULT's verdict, SHUTDOWN's kind
 _TOP = {HELLO: (1, ROLE_PI), RESULT: (3, VERDICT_DONE), SHUTDOWN: (0, SHUTDOWN_ACK)}
 
@@ -539,6 +545,11 @@ def parse_status(body):
 
 def shutdown_body(kind):
     return bytes((kind,))
+
+
+def health_body(flags):
+    """The Pi's HEALTH: ``flags`` of HEALTH_* (0: all well)."""
+    return bytes((flags & 0xFF,))
 
 
 def time_body(unix_s, uncertainty_s=None, source=TIME_SRC_NTP):

@@ -7,7 +7,8 @@ ES5 payload formatter ``edge/camtrap/data/lora_formatter.js`` for The Things Sta
 ChirpStack. 11 bytes go out at every data rate of every region (US915 DR0, AS923 DR2 with dwell
 time on), so a hit never waits for a faster data rate.
 
-The message type is the FPort; byte 0 of every message is the format version (1)::
+The message type is the FPort; byte 0 of every message is the format version (hits 1,
+heartbeats 2; a heartbeat v2 carries status flags in byte 0's high nibble)::
 
     >>> data = encode_hit(42, code_for("leopard"), 0.93, 3, 4, 3710, 12)
     >>> len(data), data.hex()
@@ -27,9 +28,15 @@ Hit, FPort 10, version 1, 11 bytes (multi-byte fields big-endian)::
     9..10  age_s, uint16: top bit 0 = seconds 0..32767; top bit 1 = minutes in the low 15
            bits (up to 22.7 days, saturating)
 
-Heartbeat, FPort 11, version 1, 11 bytes::
+Heartbeat, FPort 11, version 2, 11 bytes (version 1, from older firmware, still decodes: byte
+0 is exactly 1 there, and its decode has no status fields)::
 
-    0      version (1)
+    0      low nibble: version (2); high nibble: status flags (v1: 0)
+             bit 4  storage_fault: the Pi reported its storage degraded (disk full, read-only,
+                    I/O errors) at its last report
+             bit 5  clock_unset: the unit carries no wall-clock time (no time source yet)
+             bit 6  low_battery: below the battery cutoff, the Pi is not booted
+             bit 7  reserved (sent 0, ignored)
     1      battery, as in the hit
     2..4   last_event_seq, uint24: the newest event sequence the unit has allocated
     5..6   triggers since the last heartbeat, uint16 (saturating)
@@ -59,7 +66,11 @@ from trapfw.payload_core import (
     EVENT_SEQ_MAX,
     FPORT_HEARTBEAT,
     FPORT_HIT,
+    HB_CLOCK_UNSET,
+    HB_LOW_BATTERY,
+    HB_STORAGE_FAULT,
     HEARTBEAT_LEN,
+    HEARTBEAT_VERSION,
     HIT_LEN,
     MAX_PAYLOAD,
     SCORE_STEPS,
@@ -70,7 +81,6 @@ from trapfw.payload_core import (
     _age_word,
     _battery_byte,
     _battery_mv,
-    _check_frame,
     _check_int,
     _class_byte,
     _uint24,
@@ -92,7 +102,11 @@ __all__ = [
     "EVENT_SEQ_MAX",
     "FPORT_HEARTBEAT",
     "FPORT_HIT",
+    "HB_CLOCK_UNSET",
+    "HB_LOW_BATTERY",
+    "HB_STORAGE_FAULT",
     "HEARTBEAT_LEN",
+    "HEARTBEAT_VERSION",
     "HIT_LEN",
     "MAX_PAYLOAD",
     "SCORE_STEPS",
@@ -238,15 +252,32 @@ def encode_hit(event_seq, class_code, score, frames_agreeing, frames_classified,
     )
 
 
+def _heartbeat_version(data):
+    """(version, flags) of a heartbeat: v1 is byte 0 == 1, v2 has its flags in the high nibble;
+    PayloadError for anything else, then for a wrong length."""
+    if len(data) < 1:
+        raise PayloadError("heartbeat payload is empty")
+    version = VERSION if data[0] == VERSION else data[0] & 0x0F  # v1 has no flags
+    if version != HEARTBEAT_VERSION and data[0] != VERSION:
+        raise PayloadError(
+            f"heartbeat payload version {data[0]} is not supported (want 1, or 2 with flags)"
+        )
+    if len(data) != HEARTBEAT_LEN:
+        raise PayloadError(
+            f"heartbeat payload v{version} must be {HEARTBEAT_LEN} bytes, got {len(data)}"
+        )
+    return version, data[0] >> 4
+
+
 def decode_heartbeat(data):
-    """Decode a heartbeat uplink's bytes."""
-    _check_frame("heartbeat", data, HEARTBEAT_LEN)
+    """Decode a heartbeat uplink's bytes (v2, or v1 without the status fields)."""
+    version, flags = _heartbeat_version(data)
     triggers, hits, unsent, unsent_class, temp = struct.unpack(">HBBBb", bytes(data[5:]))
     if unsent > hits:
         raise PayloadError(f"heartbeat hits_unsent {unsent} > hits {hits}")
     none = unsent_class == CLASS_NONE
-    return {
-        "v": VERSION,
+    out = {
+        "v": version,
         "type": "heartbeat",
         "battery_mv": _battery_mv(data[1]),
         "last_event_seq": _uint24(data, 2),
@@ -257,6 +288,11 @@ def decode_heartbeat(data):
         "unsent_label": None if none else label_for(unsent_class),
         "temp_c": None if temp == TEMP_UNKNOWN else temp,
     }
+    if version == HEARTBEAT_VERSION:
+        out["storage_fault"] = bool(flags & HB_STORAGE_FAULT)
+        out["clock_unset"] = bool(flags & HB_CLOCK_UNSET)
+        out["low_battery"] = bool(flags & HB_LOW_BATTERY)
+    return out
 
 
 def iso_utc(t):

@@ -16,7 +16,8 @@ except ImportError:  # CPython
         return x
 
 
-VERSION = const(1)
+VERSION = const(1)  # the hit's; the heartbeat is at HEARTBEAT_VERSION
+HEARTBEAT_VERSION = const(2)  # v2: byte 0's high nibble carries the status flags (HB_*)
 FPORT_HIT = const(10)
 FPORT_HEARTBEAT = const(11)
 HIT_LEN = const(11)
@@ -34,6 +35,10 @@ AGE_UNKNOWN = const(0xFFFF)  # "age unknown": an unknown clock, or older than AG
 AGE_MAX_S = const(0x7FFE * 60)  # 22.7 days; an older age is sent as unknown, not as this
 CLASS_NONE = const(255)
 TEMP_UNKNOWN = const(-128)
+# Heartbeat v2 status flags, byte 0 = HEARTBEAT_VERSION | flags << 4 (bit 3 reserved, sent 0)
+HB_STORAGE_FAULT = const(1)  # the Pi reported its storage degraded (disk full, read-only, I/O)
+HB_CLOCK_UNSET = const(2)  # the unit carries no wall-clock time (no time source yet)
+HB_LOW_BATTERY = const(4)  # below the battery cutoff: the Pi is not booted
 
 
 class PayloadError(ValueError):
@@ -91,17 +96,26 @@ def _class_byte(name, code, allow_none):
 
 
 def encode_heartbeat(
-    battery_mv, last_event_seq, triggers, hits, hits_unsent=0, unsent_class=None, temp_c=None
+    battery_mv,
+    last_event_seq,
+    triggers,
+    hits,
+    hits_unsent=0,
+    unsent_class=None,
+    temp_c=None,
+    flags=0,
 ):
-    """The 11-byte heartbeat uplink (send on FPORT_HEARTBEAT). Counters saturate."""
+    """The 11-byte heartbeat uplink, version 2 (send on FPORT_HEARTBEAT). Counters saturate;
+    ``flags``: HB_* bits."""
     _check_int("last_event_seq", last_event_seq, 0, EVENT_SEQ_MAX)
+    _check_int("flags", flags, 0, 7)
     if temp_c is None:
         temp = TEMP_UNKNOWN
     else:
         _check_int("temp_c", temp_c, -1000, 1000)
         temp = min(max(temp_c, -127), 127)
     return (
-        struct.pack(">BB", VERSION, _battery_byte(battery_mv))
+        struct.pack(">BB", HEARTBEAT_VERSION | flags << 4, _battery_byte(battery_mv))
         + struct.pack(">I", last_event_seq)[1:]
         + struct.pack(
             ">HBBBb",

@@ -8,7 +8,7 @@ and this class pumps them over a UART-like ``uart`` (``write``, ``any``, ``read`
 
     offer_hit(now_ms, data, queued_ms)  a queued hit (the Pi's exact LoRa bytes)
     heartbeat(now_ms, fields)           the state machine says a heartbeat is due
-    note_totals(triggers, event_seq)    the state machine's counters, for the heartbeat
+    note_totals(triggers, event_seq, flags)  the state machine's counters and status bits
     poll(now_ms, battery_mv)            -> hits the radio is done with (sent, or folded)
     busy() / next_wake(now_ms) / take_dirty()
     persist() / restore_state(data, shift_s)   what survives a reset, in the state record
@@ -89,6 +89,7 @@ class LoraRadio:
         self.join_s = None  # one join request's airtime, s (radio_rare, when first needed)
         self.offered = []
         self.temp_c = None
+        self.flags = 0  # the heartbeat's status bits (payload_core.HB_*), from the state machine
         self.op: tuple | None = None  # ("configure"|"join"|"send"|"sleep", uplink or None)
         self.want_hash = _store("settings_hash", cfg) if configure and cfg.app_key else 0
         self.configured_hash = 0
@@ -126,11 +127,14 @@ class LoraRadio:
         self.sched.heartbeat_due = min(self.sched.heartbeat_due, now_ms / 1000)
         self.dirty = True
 
-    def note_totals(self, triggers, event_seq):
-        """The state machine's trigger counter and newest event sequence (the truth)."""
+    def note_totals(self, triggers, event_seq, flags=None):
+        """The state machine's trigger counter, newest event sequence (the truth) and status
+        flags for the heartbeat (``fsm.status_flags``; None: unchanged)."""
         self.triggers_total = triggers
         if event_seq is not None:
             self.event_seq = event_seq
+        if flags is not None:
+            self.flags = flags
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -268,6 +272,7 @@ class LoraRadio:
         self._hb_total = self.triggers_total
         s.triggers = max(0, self.triggers_total - self.reported_triggers)
         s.last_event_seq = self.event_seq
+        s.flags = self.flags
         return s.next_uplink(now, battery_mv, self.temp_c)
 
     def _released(self):

@@ -13,7 +13,7 @@ class NullRadio:
     def offer_hit(self, now, data, queued=None):
         self._done.append(data)
 
-    def note_totals(self, triggers, event_seq):
+    def note_totals(self, triggers, event_seq, flags=None):
         pass
 
     def power_on(self):

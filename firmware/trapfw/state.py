@@ -39,6 +39,7 @@ _HEAD = ">2sBI"  # magic, version, write counter
 # s). trapfw.state_read reads all five.
 _BODY = ">IIIHHBqqqIIqqIqBqI"
 _TIME_KNOWN = 4
+_STORAGE_FAULT = 8  # flags: the Pi's storage was degraded (fsm.State.storage_fault; any version)
 _FIELDS = (
     "event_seq",
     "triggers",
@@ -84,6 +85,7 @@ def encode(counter, fields):
     offset = fields.get("time_offset")
     flags = (1 if fields["lowbat"] else 0) | (2 if fields["lowbat_sent"] else 0)
     flags |= 0 if offset is None else _TIME_KNOWN
+    flags |= _STORAGE_FAULT if fields.get("storage_fault") else 0
     known = dict(fields, flags=flags, time_offset=offset or 0)
     values = [known.get(k, 0) for k in _FIELDS]
     values = [v & mask for v, mask in zip(values, _MASKS)]  # noqa: B905 (MicroPython zip has no strict)

@@ -40,6 +40,7 @@ def decode(data):
     flags = fields.pop("flags")
     fields["lowbat"] = bool(flags & 1)
     fields["lowbat_sent"] = bool(flags & 2)
+    fields["storage_fault"] = bool(flags & state._STORAGE_FAULT)  # 0 in records before it
     if not flags & state._TIME_KNOWN:
         fields["time_offset"] = None
     at = _decode_queue(data, at, end, fields, version >= 2)

@@ -116,6 +116,7 @@ class UplinkScheduler:
         self.heartbeat_not_before = now
         self._reset_counters()
         self.last_event_seq = None  # newest event sequence seen (None: none yet)
+        self.flags = 0  # the next heartbeat's status bits (payload_core.HB_*): the caller's
         self.hits_sent = 0
 
     def set_budget(self, daily_budget_s, reserve_hits=10):
@@ -222,6 +223,7 @@ class UplinkScheduler:
             min(self.hits_unsent, 255),
             self.unsent_class,
             temp_c,
+            self.flags,
         )
         return Uplink("heartbeat", _FPORT_HEARTBEAT, data, self.frame_s, self.confirmed)
 

@@ -23,6 +23,7 @@ SAMPLES = {
     "time": ((1795000000, 2, link.TIME_SRC_NETWORK), (1795000000, None, link.TIME_SRC_NTP)),
     "status_req": (None,),
     "temp": (21, None),
+    "health": (0, link.HEALTH_STORAGE, 0xFF),
 }
 ACTION_KINDS = ("power", "send", "save", "heartbeat", "fault")
 

@@ -29,6 +29,7 @@ PORTABLE = [
     "test_fw_time",
     "test_fw_lwtime",
     "test_fw_rtc",
+    "test_fw_health",
 ]
 
 RUNNER = """

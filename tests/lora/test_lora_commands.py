@@ -108,6 +108,18 @@ def test_encode_heartbeat_decodes(capsys) -> None:
     assert code == 0 and d["type"] == "heartbeat" and d["hits_unsent"] == 1
 
 
+def test_a_storage_fault_heartbeat_decodes_with_its_status(capsys) -> None:
+    code, out, _ = run(capsys, "encode", "heartbeat", "--storage-fault", "--triggers", "3")
+    assert code == 0 and out.split()[2].startswith("12")  # v2, storage bit in the high nibble
+    code, out, _ = run(capsys, "decode", *out.split())
+    d = json.loads(out)
+    assert code == 0 and d["v"] == 2 and d["storage_fault"] is True
+    assert d["clock_unset"] is False and d["low_battery"] is False and d["triggers"] == 3
+    # a v1 heartbeat (older firmware) still decodes, without the status fields
+    code, out, _ = run(capsys, "decode", "--fport", "11", "015500002a00110100ff80")
+    assert code == 0 and "storage_fault" not in json.loads(out)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -99,7 +99,13 @@ def random_heartbeat(rng: random.Random) -> bytes:
         rng.randint(0, hits),
         rng.choice((None, 1, 6, 200)),
         rng.choice((None, -30, 0, 45, -200)),
+        rng.randrange(8),  # v2 status flags
     )
+
+
+def v1_heartbeat(rng: random.Random) -> bytes:
+    """What older firmware sent: the same fields under version byte 1, no flags."""
+    return bytes((1,)) + random_heartbeat(rng)[1:]
 
 
 def with_recv_time(rng: random.Random, case: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +125,7 @@ def test_js_decoder_agrees_with_python_encoder_on_generated_uplinks() -> None:
     for _ in range(300):
         cases.append(with_recv_time(rng, {"fPort": 10, "bytes": list(random_hit(rng))}))
         cases.append({"fPort": 11, "bytes": list(random_heartbeat(rng))})
+        cases.append({"fPort": 11, "bytes": list(v1_heartbeat(rng))})
     results = run_formatter(cases)
     for case, result in zip(cases, results, strict=True):
         want = python_decode(case)
@@ -138,12 +145,14 @@ def test_js_decoder_gives_pythons_error_for_bad_input() -> None:
         {"fPort": 11, "bytes": list(good[:3])},
         {"fPort": 10, "bytes": [2, *good[1:]]},
         {"fPort": 11, "bytes": [0, *good[1:]]},
+        {"fPort": 11, "bytes": [0x11, *good[1:]]},  # v1 has no flags
+        {"fPort": 11, "bytes": [0x23, *good[1:]]},
         {"fPort": 1, "bytes": list(good)},
         {"fPort": 224, "bytes": list(good)},
     ]
     for _ in range(400):  # random bytes: a message or the codec's own error, nothing else
         n = rng.choice((11, 11, 11, rng.randrange(0, 20)))
-        data = [1 if rng.random() < 0.8 and n else rng.randrange(256)]
+        data = [rng.choice((1, 2, 0x12, 0x72)) if rng.random() < 0.8 and n else rng.randrange(256)]
         data += [rng.randrange(256) for _ in range(n - 1)]
         cases.append({"fPort": rng.choice((10, 11, 10, 11, 3)), "bytes": data[:n]})
     results = run_formatter(cases)
@@ -169,6 +178,14 @@ def test_formatter_result_has_the_shape_both_servers_expect() -> None:
     assert set(ok) == {"data", "warnings", "errors"} and ok["errors"] == []
     assert ok["data"]["type"] == "hit" and ok["data"]["label"] == "leopard"
     assert bad["errors"] == ["unknown FPort 99 (hit is 10, heartbeat is 11)"]
+
+
+def test_a_storage_fault_heartbeat_decodes_with_a_warning() -> None:
+    data = payload.encode_heartbeat(3700, 42, 3, 0, 0, None, 12, payload.HB_STORAGE_FAULT)
+    (result,) = run_formatter([{"fPort": 11, "bytes": list(data)}])
+    assert result["data"] == payload.decode(payload.FPORT_HEARTBEAT, data)
+    assert result["data"]["storage_fault"] is True and result["data"]["clock_unset"] is False
+    assert result["warnings"] == ["storage fault: the Pi's disk is full, read-only or failing"]
 
 
 def test_unknown_class_code_gives_null_label_and_a_warning() -> None:

@@ -70,14 +70,20 @@ def test_every_hit_fits_11_bytes_and_round_trips(args) -> None:
     st.data(),
     st.one_of(st.none(), st.integers(0, 254)),
     st.one_of(st.none(), st.integers(-1000, 1000)),
+    st.integers(0, 7),
 )
 def test_every_heartbeat_fits_11_bytes_and_round_trips(
-    mv, last_seq, triggers, hits_n, data, unsent_class, temp
+    mv, last_seq, triggers, hits_n, data, unsent_class, temp, flags
 ) -> None:
     unsent = data.draw(st.integers(0, hits_n))
-    raw = payload.encode_heartbeat(mv, last_seq, triggers, hits_n, unsent, unsent_class, temp)
+    raw = payload.encode_heartbeat(
+        mv, last_seq, triggers, hits_n, unsent, unsent_class, temp, flags
+    )
     assert len(raw) == 11
     d = payload.decode(FPORT_HEARTBEAT, raw)
+    assert d["v"] == 2 and d["storage_fault"] == bool(flags & payload.HB_STORAGE_FAULT)
+    assert d["clock_unset"] == bool(flags & payload.HB_CLOCK_UNSET)
+    assert d["low_battery"] == bool(flags & payload.HB_LOW_BATTERY)
     assert d["battery_mv"] == expected_battery(mv) and d["last_event_seq"] == last_seq
     assert d["triggers"] == min(triggers, 65535) and d["hits"] == min(hits_n, 255)
     assert d["hits_unsent"] == min(unsent, 255)
@@ -93,7 +99,9 @@ def test_random_bytes_decode_to_a_message_or_the_codecs_own_error(fport, data) -
     except PayloadError as e:
         assert str(e)  # a reason, never an empty message
         return
-    assert fport in (FPORT_HIT, FPORT_HEARTBEAT) and len(data) == 11 and data[0] == 1
+    assert fport in (FPORT_HIT, FPORT_HEARTBEAT) and len(data) == 11
+    # hits are v1; heartbeats v1 (byte 0 exactly 1) or v2 (low nibble 2, flags above)
+    assert data[0] == 1 or (fport == FPORT_HEARTBEAT and data[0] & 0x0F == 2)
     if d["type"] == "hit":  # what decodes re-encodes to the same reading
         again = payload.encode_hit(
             d["event_seq"],

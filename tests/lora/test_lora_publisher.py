@@ -90,6 +90,20 @@ def test_heartbeat_reports_the_services_triggers_and_battery(tmp_path: Path) -> 
         assert beat["battery_mv"] == 3660
 
 
+def test_heartbeat_carries_the_services_storage_and_clock_state(tmp_path: Path) -> None:
+    with sink_on_pty(tmp_path) as (sink, fake, _outbox, clock):
+        sink.publish_telemetry({"storage_fault": "disk full: no space", "time_source": "none"})
+        clock.advance(6 * 3600)
+        sink.drain()
+        beat = payload.decode(*fake.sent[-1])
+        assert beat["v"] == 2 and beat["storage_fault"] and beat["clock_unset"]
+        sink.publish_telemetry({"storage_fault": None, "time_source": "ntp"})  # recovered
+        clock.advance(6 * 3600)
+        sink.drain()
+        beat = payload.decode(*fake.sent[-1])
+        assert not beat["storage_fault"] and not beat["clock_unset"] and not beat["low_battery"]
+
+
 def test_lost_session_leads_to_one_paced_join(tmp_path: Path) -> None:
     with sink_on_pty(tmp_path, joined=False) as (sink, fake, outbox, clock):
         outbox.add(make_hit(5))

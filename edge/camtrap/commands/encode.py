@@ -3,6 +3,7 @@
     camtrap encode hit --event-seq 42 --label leopard --score 0.93 --agreeing 3 \
         --classified 4 --battery-mv 3710 --age-s 12
     camtrap encode heartbeat --battery-mv 3700 --last-event-seq 42 --triggers 17 --hits 1
+    camtrap encode heartbeat --storage-fault --clock-unset
 
 Prints ``--fport N HEX``, ready for ``camtrap decode`` or a network server's test uplink.
 """
@@ -34,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--hits-unsent", type=int, default=0)
     b.add_argument("--unsent-label", help="label of the best unsent hit")
     b.add_argument("--temp-c", type=int)
+    b.add_argument("--storage-fault", action="store_true", help="status: the Pi's storage")
+    b.add_argument("--clock-unset", action="store_true", help="status: no wall-clock time")
+    b.add_argument("--low-battery", action="store_true", help="status: below the cutoff")
     p.set_defaults(func=run)
 
 
@@ -83,6 +87,9 @@ def _heartbeat(args: argparse.Namespace) -> bytes:
     from trapfw import payload
 
     unsent = None if args.unsent_label is None else _code(args.unsent_label, None)
+    flags = payload.HB_STORAGE_FAULT if args.storage_fault else 0
+    flags |= payload.HB_CLOCK_UNSET if args.clock_unset else 0
+    flags |= payload.HB_LOW_BATTERY if args.low_battery else 0
     return payload.encode_heartbeat(
         args.battery_mv,
         args.last_event_seq,
@@ -91,4 +98,5 @@ def _heartbeat(args: argparse.Namespace) -> bytes:
         args.hits_unsent,
         unsent,
         args.temp_c,
+        flags,
     )

@@ -13,6 +13,7 @@
 var CAMTRAP_FPORT_HIT = 10;
 var CAMTRAP_FPORT_HEARTBEAT = 11;
 var CAMTRAP_VERSION = 1;
+var CAMTRAP_HEARTBEAT_VERSION = 2; // byte 0's high nibble: status flags
 var CAMTRAP_LENGTH = 11;
 var CAMTRAP_CLASSES = [
   "other", "leopard", "tiger", "small_spotted_cat", "domestic_cat", "deer", "boar",
@@ -32,8 +33,28 @@ function camtrapCheck(kind, bytes) {
   if (bytes[0] !== CAMTRAP_VERSION) {
     camtrapFail(kind + " payload version " + bytes[0] + " is not supported (want 1)");
   }
+  camtrapCheckBytes(kind, bytes, 1);
+}
+
+// The heartbeat's version: exactly 1 (older firmware), or 2 in the low nibble with the status
+// flags in the high one. Returns the version.
+function camtrapHeartbeatVersion(bytes) {
+  if (!bytes || bytes.length < 1) {
+    camtrapFail("heartbeat payload is empty");
+  }
+  var version = bytes[0] === CAMTRAP_VERSION ? CAMTRAP_VERSION : bytes[0] & 15;
+  if (version !== CAMTRAP_HEARTBEAT_VERSION && bytes[0] !== CAMTRAP_VERSION) {
+    camtrapFail("heartbeat payload version " + bytes[0] +
+      " is not supported (want 1, or 2 with flags)");
+  }
+  camtrapCheckBytes("heartbeat", bytes, version);
+  return version;
+}
+
+function camtrapCheckBytes(kind, bytes, version) {
   if (bytes.length !== CAMTRAP_LENGTH) {
-    camtrapFail(kind + " payload v1 must be " + CAMTRAP_LENGTH + " bytes, got " + bytes.length);
+    camtrapFail(kind + " payload v" + version + " must be " + CAMTRAP_LENGTH + " bytes, got " +
+      bytes.length);
   }
   for (var i = 0; i < bytes.length; i++) {
     var b = bytes[i];
@@ -110,14 +131,14 @@ function camtrapDecodeHit(bytes, warnings) {
 }
 
 function camtrapDecodeHeartbeat(bytes, warnings) {
-  camtrapCheck("heartbeat", bytes);
+  var version = camtrapHeartbeatVersion(bytes);
   var hits = bytes[7], unsent = bytes[8], cls = bytes[9], temp = bytes[10];
   if (unsent > hits) {
     camtrapFail("heartbeat hits_unsent " + unsent + " > hits " + hits);
   }
   temp = temp >= 128 ? temp - 256 : temp;
-  return {
-    v: CAMTRAP_VERSION,
+  var out = {
+    v: version,
     type: "heartbeat",
     battery_mv: camtrapBattery(bytes[1]),
     last_event_seq: camtrapUint24(bytes, 2),
@@ -128,6 +149,16 @@ function camtrapDecodeHeartbeat(bytes, warnings) {
     unsent_label: cls === 255 ? null : camtrapLabel(cls, warnings),
     temp_c: temp === -128 ? null : temp
   };
+  if (version === CAMTRAP_HEARTBEAT_VERSION) { // v1 has no status fields
+    var flags = bytes[0] >> 4;
+    out.storage_fault = (flags & 1) !== 0;
+    out.clock_unset = (flags & 2) !== 0;
+    out.low_battery = (flags & 4) !== 0;
+    if (out.storage_fault) {
+      warnings.push("storage fault: the Pi's disk is full, read-only or failing");
+    }
+  }
+  return out;
 }
 
 function camtrapDecode(input, warnings) {

@@ -9,7 +9,8 @@ from trapfw import airtime, atmodem, atmodem_e5, atmodem_rak, joinbackoff, paylo
 from trapfw.payload import FPORT_HEARTBEAT, FPORT_HIT, PayloadError
 
 HIT_HEX = "0100002a01ba030456000c"  # docs/lora.md: seq 42, leopard, 0.93, 3/4, 3720 mV, 12 s
-HEARTBEAT_HEX = "015500002a00110100ff80"
+HEARTBEAT_HEX = "025500002a00110100ff80"  # docs/lora.md: v2, no status flag set
+HEARTBEAT_V1_HEX = "015500002a00110100ff80"  # the same heartbeat from older firmware (v1)
 
 
 def raises(exc, fn, *args):
@@ -47,6 +48,41 @@ def check_heartbeat_golden_vector_matches_docs():
     assert d["type"] == "heartbeat" and d["battery_mv"] == 3700 and d["last_event_seq"] == 42
     assert (d["triggers"], d["hits"], d["hits_unsent"]) == (17, 1, 0)
     assert d["unsent_class_code"] is None and d["unsent_label"] is None and d["temp_c"] is None
+
+
+def check_heartbeat_v1_still_decodes_without_status_fields():
+    d = payload.decode(FPORT_HEARTBEAT, bytes.fromhex(HEARTBEAT_V1_HEX))
+    assert d["v"] == 1 and d["battery_mv"] == 3700 and d["last_event_seq"] == 42
+    assert (d["triggers"], d["hits"], d["hits_unsent"]) == (17, 1, 0)
+    assert "storage_fault" not in d and "clock_unset" not in d and "low_battery" not in d
+
+
+def check_heartbeat_v2_status_flags_round_trip_in_byte_0():
+    for flags in range(8):
+        data = payload.encode_heartbeat(3700, 42, 17, 1, 0, None, None, flags)
+        assert (
+            len(data) == 11
+            and data[0] == 2 | flags << 4
+            and data[1:] == bytes.fromhex(HEARTBEAT_HEX)[1:]
+        )
+        d = payload.decode(FPORT_HEARTBEAT, data)
+        assert d["v"] == 2
+        assert d["storage_fault"] == bool(flags & payload.HB_STORAGE_FAULT)
+        assert d["clock_unset"] == bool(flags & payload.HB_CLOCK_UNSET)
+        assert d["low_battery"] == bool(flags & payload.HB_LOW_BATTERY)
+    reserved = bytearray(payload.encode_heartbeat(3700, 42, 17, 1, 0, None, None, 1))
+    reserved[0] |= 0x80  # bit 7 is reserved: a newer unit's, ignored
+    assert payload.decode(FPORT_HEARTBEAT, bytes(reserved))["storage_fault"] is True
+    assert "flags" in raises(
+        PayloadError, payload.encode_heartbeat, 3700, 42, 17, 1, 0, None, None, 8
+    )
+
+
+def check_heartbeat_versions_other_than_1_and_2_are_refused():
+    good = bytes.fromhex(HEARTBEAT_HEX)
+    for byte0 in (0, 3, 0x11, 0x13, 0xFF):  # v1 carries no flags: 0x11 is not a v1
+        msg = raises(PayloadError, payload.decode, FPORT_HEARTBEAT, bytes((byte0,)) + good[1:])
+        assert "version " + str(byte0) in msg, msg
 
 
 def check_decoded_hit_uses_mqtt_hit_json_field_names():
