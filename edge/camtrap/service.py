@@ -78,6 +78,9 @@ class Service:
     timekeeper: TimeKeeper | None = None  # where ``clock``'s time comes from; None: trusted
     plan: Plan | None = None
     on_result: OnResult | None = None
+    # told the storage fault (None: healthy) at the start and at every change: the MCU's
+    # heartbeat carries it (`camtrap.adapters.mcu_link.HealthReport`)
+    on_storage: Callable[[str | None], None] | None = None
     finished: Callable[[], bool] = lambda: False
     stop: threading.Event = field(default_factory=threading.Event)
     poll_s: float = 0.5
@@ -92,6 +95,7 @@ class Service:
     timeline: BootTimeline | None = None  # this boot's milestones, for `camtrap doctor`
     _timeline_written: bool = False
     _fault_seen: Counter = None  # the storage fault last logged
+    _storage_told: bool = False  # on_storage heard the state once
 
     def run(self) -> dict[str, Counter]:
         """Run until ``stop`` is set or ``finished()``; returns the final counters."""
@@ -99,6 +103,7 @@ class Service:
 
         self.camera.start()
         self.publisher.start()
+        self._storage()  # the state at the start (logged if faulty; told to on_storage)
         systemd.ready("armed")
         if self.timeline is not None:
             self.timeline.mark("armed")
@@ -197,6 +202,8 @@ class Service:
             return out
         fault = out.get("outbox_fault") or out.get("store_fault")
         out["storage_fault"] = fault
+        if self.on_storage is not None and (fault != self._fault_seen or not self._storage_told):
+            self._tell_storage(None if fault is None else str(fault))
         if fault != self._fault_seen:
             if fault:
                 log.error("storage fault: %s: degraded, classifying and delivering on", fault)
@@ -204,6 +211,14 @@ class Service:
                 log.warning("storage recovered (was: %s)", self._fault_seen)
             self._fault_seen = fault
         return out
+
+    def _tell_storage(self, fault: str | None) -> None:
+        assert self.on_storage is not None
+        self._storage_told = True
+        try:
+            self.on_storage(fault)
+        except Exception as e:  # a report never stops the trap (a dead link fails its wait)
+            log.error("storage state not reported: %s", e)
 
     # -- steps -------------------------------------------------------------------------------
 

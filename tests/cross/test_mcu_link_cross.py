@@ -121,6 +121,24 @@ def test_a_power_gated_event_between_the_pi_adapter_and_the_firmware():
     assert mcu.bad_frames() == 0
 
 
+def test_health_reports_reach_the_firmware_once_per_change():
+    clock = ManualClock()
+    hw = FakeHw()
+    fw = app.App(hw, cfg(mode="always-on"), state.Ring(state.MemSlots()), app.NullRadio())
+    fw.start(int(clock.t * 1000), "cold")
+    mcu = mcu_link.McuLink(MemPort(hw), clock)
+    report = mcu_link.HealthReport(mcu)
+    report("disk full: no space left on device")
+    _wire(hw, fw, mcu, clock)
+    assert fw.state.storage_fault and mcu.idle()
+    report("read-only: attempt to write a readonly database")  # still a fault: nothing sent
+    assert mcu.idle()
+    report(None)
+    _wire(hw, fw, mcu, clock)
+    assert not fw.state.storage_fault
+    assert state.Ring(fw.ring.slots).load()["storage_fault"] is False  # saved at the change
+
+
 def test_garbage_on_the_wire_is_counted_on_the_pi_side_and_the_link_recovers():
     clock = ManualClock()
     hw = FakeHw()

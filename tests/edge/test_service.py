@@ -176,6 +176,35 @@ class FailingStore:
         return {"store_fault": "I/O error: disk on fire"}
 
 
+class FaultyWhenTold(BurstStore):
+    """A real burst store whose health the test sets (what a full card makes it report)."""
+
+    set_fault: str | None = None
+
+    def health(self) -> dict[str, str | int | None]:
+        return {**super().health(), "store_fault": self.set_fault}
+
+
+def test_the_storage_state_is_told_once_at_the_first_look_then_only_its_changes(
+    rig_factory, tmp_path
+):
+    store = FaultyWhenTold(tmp_path / "told", 1 << 30)
+    told: list[str | None] = []
+    rig = rig_factory([[RED, RED], [RED, RED]], store=store, on_storage=told.append)
+    rig.service.counters()
+    assert told == [None]  # healthy, said once: clears what the MCU kept from a boot before
+    store.set_fault = "disk full: no space left on device"
+    rig.trigger.push()
+    rig.service.step()
+    assert told == [None, "disk full: no space left on device"]
+    assert len(rig.published("hit")) == 1  # degraded, delivering
+    rig.service.counters()
+    assert len(told) == 2  # no change, nothing said
+    store.set_fault = None
+    rig.service.counters()
+    assert told[-1] is None and len(told) == 3
+
+
 def test_a_failing_store_loses_no_hit(rig_factory):
     rig = rig_factory([[RED, RED]], store=FailingStore())
     rig.trigger.push()

@@ -71,10 +71,15 @@ class LoraPublisher:
         return self._settle()
 
     def publish_telemetry(self, counters: Mapping[str, Any]) -> None:
-        """Battery and the service's cumulative trigger count feed the next heartbeat."""
+        """Battery, the service's cumulative trigger count and its storage and clock state
+        feed the next heartbeat."""
         battery = _number(counters.get("battery_mv"))
         if battery is not None:
             self.battery_mv = battery
+        flags = payload.HB_STORAGE_FAULT if counters.get("storage_fault") else 0
+        if counters.get("time_source") == "none":  # the Pi's clock was never set
+            flags |= payload.HB_CLOCK_UNSET
+        self.scheduler.flags = flags  # the heartbeat's status bits (the MCU's: fsm.status_flags)
         triggers = _number(counters.get("triggers"))
         if triggers is not None:
             last = self._triggers_seen

@@ -10,8 +10,9 @@ or write) marks the link dead and `check_alive` raises `LinkError`, so the servi
 non-zero (and systemd restarts it) instead of running deaf.
 
 What rides on the link: `camtrap.adapters.mcu_trigger` (the `TriggerSource` port from TRIGGER
-frames, the SHUTDOWN handshake, the MCU's TIME) and `camtrap.adapters.mcu_hits` (the outbox's
-hits as HIT frames).
+frames, the SHUTDOWN handshake, the MCU's TIME), `camtrap.adapters.mcu_hits` (the outbox's
+hits as HIT frames) and `HealthReport` (the service's storage state, for the MCU's LoRa
+heartbeat).
 
     mcu = McuLink(open_serial("/dev/serial0", 115200), clock)
     mcu.on(link.TRIGGER, handler)
@@ -176,3 +177,19 @@ def open_serial(port: str, baud: int) -> SerialPort:
 def probe_serial(port: str, baud: int) -> None:
     """The link's port opens at ``baud`` (and is closed again); a `LinkError` says why not."""
     open_serial(port, baud).close()
+
+
+class HealthReport:
+    """Tells the MCU the service's storage state (HEALTH) for its LoRa heartbeat: the service's
+    ``on_storage``. The first report always goes (it clears a fault the MCU kept from an earlier
+    boot), then only changes; the MCU keeps the flag through its resets."""
+
+    def __init__(self, mcu: McuLink) -> None:
+        self.mcu = mcu
+        self.sent: int | None = None  # the flags last sent
+
+    def __call__(self, storage_fault: str | None) -> None:
+        flags = link.HEALTH_STORAGE if storage_fault else 0
+        if flags != self.sent:
+            self.sent = flags
+            self.mcu.send(link.HEALTH, link.health_body(flags))

@@ -53,19 +53,23 @@ def run_field(
     # a system test hands in its own clock: never set the test machine's clock from the MCU
     clock = trusted_clock(cfg, base, set_system=ports.clock is None and cfg.time.set_system_clock)
     camera = ports.camera if ports.camera is not None else _picamera2(cfg, detector)
+    from camtrap.adapters.mcu_link import HealthReport
+
     own_link: McuLink | None = None
     on_result: OnResult | None = None
+    on_storage: HealthReport | None = None  # the MCU's heartbeat carries the storage state
     if cfg.trigger.source == "mcu":  # power-gated: triggers, battery and LoRa over the link
         trigger, outputs = _power_gated(cfg, source, detector.model, clock, ports.halt)
-        on_result = trigger.report
+        on_result, on_storage = trigger.report, HealthReport(trigger.mcu)
     else:  # the Pi watches the PIR; the MCU link only when LoRa goes through it
         trigger = build_pir(cfg, clock, pin_factory=None, allow_mock=False)
         if cfg.lora.enabled and cfg.lora.via == "mcu":
             own_link = _mcu_link(cfg, clock)
+            on_storage = HealthReport(own_link)
         outputs = build_outputs(cfg, source, clock, detector.model, sim=False, link=own_link)
     service = build_service(
         cfg, detector, outputs, trigger=trigger, camera=camera, clock=clock, stop=stop,
-        on_result=on_result,
+        on_result=on_result, on_storage=on_storage,
         timeline=BootTimeline.open(Path(cfg.device.data_dir), clock),  # for `camtrap doctor`
         timekeeper=clock,
     )  # fmt: skip
