@@ -18,7 +18,6 @@ import json
 import os
 import threading
 import time
-import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -161,19 +160,6 @@ class McuBoard:
 
     def log(self, text: str) -> None:
         self.logs.append(text)
-
-
-@pytest.fixture
-def link_pty() -> Iterator[tuple[int, str]]:
-    """The Pi <-> MCU UART: the MCU on the master fd, the Pi opens the slave by name."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    os.set_blocking(master, False)
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
 
 
 def pi_config(tmp_path: Path, link_port: str, broker: Any) -> Any:

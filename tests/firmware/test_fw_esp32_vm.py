@@ -53,14 +53,18 @@ def _settings(**over) -> dict:
     return values
 
 
-def life(tmp_path: Path, pirs: list[int], end_ms: int, hits=(HIT,), **over) -> list[dict]:
-    """Run the chip from a cold boot to ``end_ms``: one VM run per wake; the run results."""
+def life(
+    tmp_path: Path, pirs: list[int], end_ms: int, hits=(HIT,), pi_frames=(), **over
+) -> list[dict]:
+    """Run the chip from a cold boot to ``end_ms``: one VM run per wake; the run results.
+    ``pi_frames``: (type, body hex) the Pi sends after its HELLO at each boot."""
     flash = tmp_path / "flash"
     flash.mkdir()
     (flash / "settings.json").write_text(json.dumps(_settings(**over)))
     now, wake, runs, hits = 0, "cold", [], [h.hex() for h in hits]
     for _ in range(40):
         boot = {"now_ms": now, "wake": wake, "pir_times": pirs, "end_ms": end_ms, "hits": hits}
+        boot["pi_frames"] = [list(f) for f in pi_frames]
         (flash / "boot.json").write_text(json.dumps(boot))
         out = tmp_path / f"run{len(runs)}"
         proc = run_micropython(RUN, [ROOT / "firmware", HERE, HERE / "vmboard"],

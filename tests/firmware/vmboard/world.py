@@ -60,10 +60,12 @@ class Clock:
 
 
 class Pi:
-    """The Pi at the other end of the link: boots, takes the trigger, sends a hit, halts."""
+    """The Pi at the other end of the link: boots, takes the trigger, sends a hit, halts.
+    ``frames``: (type, body hex) it sends after its HELLO at each boot (e.g. a real Pi's HEALTH,
+    recorded by the host test)."""
 
-    def __init__(self, world, hits):
-        self.world, self.hits = world, list(hits)
+    def __init__(self, world, hits, frames=()):
+        self.world, self.hits, self.frames = world, list(hits), list(frames)
         self.link = None
         self.todo = []  # (due_ms, what)
         self.rx = b""  # MCU -> Pi bytes
@@ -117,6 +119,8 @@ class Pi:
     def _do(self, what, now):
         if what == "boot":
             self.link.send(link.HELLO, link.hello_body(link.ROLE_PI, "vm"), now)
+            for mtype, body in self.frames:
+                self.link.send(mtype, bytes.fromhex(body), now)
             self.link.send(link.READY, b"", now)
         elif what == "halt":
             self.world.levels[PI_HALT] = 1
@@ -183,7 +187,7 @@ class World:
         except OSError:
             pass
         self.modem = modem
-        self.pi = Pi(self, self.boot.get("hits", []))
+        self.pi = Pi(self, self.boot.get("hits", []), self.boot.get("pi_frames", ()))
         self.levels = {PIR: 0, PI_HALT: 0}
         if self.boot["wake"] == "pir":
             self.levels[PIR] = 1
