@@ -74,6 +74,7 @@ bench: $(VENV)/.stamp-dev
 	$(BIN)/python -m tools.bench_replay
 	$(BIN)/python -m tools.bench_early_exit
 	$(BIN)/python -m tools.bench_firmware_heap
+	$(BIN)/python -m tools.bench_firmware_heap --mode always-on
 	$(BIN)/python -m tools.bench_adapt
 	$(BIN)/python -m tools.bench_thumbnail
 
