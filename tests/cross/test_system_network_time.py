@@ -17,7 +17,6 @@ import pytest
 
 from camtrap.detector import build_detector
 from tests.conftest import wait_for
-from tests.cross import test_system_power_gated as power_gated
 from tests.cross.test_system_power_gated import (
     DEVICE,
     EMPTY,
@@ -33,8 +32,6 @@ from tests.cross.test_system_power_gated import (
 )
 from tests.lora.fake_modem import FakeModem
 from trapfw import fsm, link, settings
-
-link_pty = power_gated.link_pty  # the Pi <-> MCU pty fixture, shared
 
 
 @pytest.mark.parametrize("kind", ["lora-e5", "rak3172"])
