@@ -30,10 +30,13 @@ it went out. While the modem is not joined nothing is sent (it would only hear "
 the radio waits for the join back-off instead.
 """
 
-import sys
-
 import trapfw
 from trapfw import atmodem, uplink
+
+try:  # noqa: SIM105 (no contextlib on MicroPython)
+    from typing import Any
+except ImportError:  # MicroPython: annotations are not evaluated there
+    pass
 
 try:
     from micropython import const  # type: ignore[import-not-found]
@@ -63,46 +66,39 @@ def _rare(name, *args):
 class LoraRadio:
     """See the module docstring."""
 
+    # set by trapfw.radio_boot.init (MicroPython ignores these annotations: no heap)
+    uart: "Any"
+    cfg: "Any"
+    driver: atmodem.AtDriver
+    reset_modem: "Any"
+    sched: uplink.UplinkScheduler
+    joined: bool
+    join_state: tuple
+    backoff: "Any"
+    join_s: float | None
+    offered: list
+    temp_c: int | None
+    flags: int
+    op: tuple | None
+    want_hash: int
+    configured_hash: int
+    triggers_total: int
+    reported_triggers: int
+    event_seq: int
+    hb_pending: bool
+    _hb_total: int
+    silent: int
+    hold_until: float
+    dirty: bool
+    time_want: bool
+    time_step: int
+    time_rx: bool
+    net_time: tuple | None
+
     def __init__(self, uart, cfg, now_ms, driver=None, configure=True, reset_modem=None):
-        self.uart = uart
-        self.cfg = cfg
-        if driver is None:
-            driver = atmodem.driver_class(cfg.modem)()
-        self.driver = driver
-        self.reset_modem = reset_modem
-        now = now_ms / 1000
-        self.sched = uplink.UplinkScheduler(
-            cfg.lora_region,
-            now=now,
-            dr=None if cfg.lora_dr < 0 else cfg.lora_dr,
-            daily_budget_s=cfg.daily_airtime_s,
-            heartbeat_interval_s=cfg.heartbeat_s,
-            max_queue=cfg.max_queue,
-            log_merge_s=3600,
-        )
-        if sys.implementation.name == "micropython":
-            trapfw.unload("airtime")  # the scheduler keeps plain numbers: ~3.5 KB back
-        self.sched.heartbeat_due = now + _FAR_S
-        self.joined = True  # assume the modem kept its session; a send says otherwise
-        self.join_state = (None, 0.0, -1, 0.0)  # JoinBackoff's numbers while it is unloaded
-        self.backoff = None  # a trapfw.joinbackoff.JoinBackoff, only while not joined
-        self.join_s = None  # one join request's airtime, s (radio_rare, when first needed)
-        self.offered = []
-        self.temp_c = None
-        self.flags = 0  # the heartbeat's status bits (payload_core.HB_*), from the state machine
-        self.op: tuple | None = None  # ("configure"|"join"|"send"|"sleep", uplink or None)
-        self.want_hash = _store("settings_hash", cfg) if configure and cfg.app_key else 0
-        self.configured_hash = 0
-        self.triggers_total = self.reported_triggers = self.event_seq = 0
-        self.hb_pending = False
-        self._hb_total = 0
-        self.silent = 0  # exchanges in a row the modem did not answer
-        self.hold_until = 0.0
-        self.dirty = False
-        # network time (trapfw.lw_time): time_want set by trapfw.timekeep; time_step 1 asked,
-        # 2 carried: read the modem; net_time (unix, doubt): taken by trapfw.app
-        self.time_want, self.time_step, self.time_rx, self.net_time = False, 0, False, None
-        driver.asleep = True  # after a reset of the MCU the modem may well be asleep
+        """See the module docstring; the body is in ``trapfw.radio_boot`` (once per boot, then
+        unloaded again: heap)."""
+        trapfw.call("radio_boot", "init", self, uart, cfg, now_ms, driver, configure, reset_modem)
 
     # -- inputs -------------------------------------------------------------------------
 

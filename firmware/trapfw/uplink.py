@@ -43,7 +43,6 @@ except ImportError:  # CPython
 
 DAY_S = 86400
 # = trapfw.payload_core's (a test pins them): the codec itself is loaded per uplink (`_codec`)
-_MAX_PAYLOAD = const(11)
 _EVENT_SEQ_MAX = const(0xFFFFFF)
 _FPORT_HIT = const(10)
 _FPORT_HEARTBEAT = const(11)
@@ -79,6 +78,34 @@ class _QueuedHit:
 class UplinkScheduler:
     """Decides which uplink may go out when; see the module docstring for the policy."""
 
+    # set by trapfw.uplink_boot.init (MicroPython ignores these annotations: no heap)
+    region_name: str
+    dr: int
+    sf: int
+    bw: int
+    frame_s: float
+    heartbeat_interval_s: float
+    max_queue: int
+    confirmed: bool
+    bands: list
+    log: list
+    log_merge_s: float
+    queue: list
+    heartbeat_due: float
+    heartbeat_not_before: float
+    last_event_seq: int | None
+    flags: int
+    hits_sent: int
+    daily_budget_s: float
+    reserve_s: float
+    heartbeat_budget_s: float
+    hit_budget_s: float
+    triggers: int
+    hits: int
+    hits_unsent: int
+    unsent_class: int | None
+    unsent_score: float
+
     def __init__(
         self,
         region="EU868",
@@ -91,33 +118,22 @@ class UplinkScheduler:
         confirmed=False,
         log_merge_s=0.0,
     ):
-        # The region's tables and the airtime formula are needed here only: the scheduler keeps
-        # plain numbers, so the MCU can drop trapfw.airtime again once it is built.
-        from trapfw import airtime
-
-        reg = airtime.region(region)
-        self.region_name = reg.name
-        self.dr = _pick_dr(reg, dr)
-        self.sf, self.bw = sf, bw = reg.sf_bw(self.dr)
-        self.frame_s = airtime.uplink_ms(sf, bw, _MAX_PAYLOAD) / 1000
-        self.heartbeat_interval_s = heartbeat_interval_s
-        self.set_budget(daily_budget_s, reserve_hits)
-        self.max_queue = max_queue
-        self.confirmed = confirmed
-        self.bands = [[b.duty, now] for b in reg.uplink_subbands()]  # [duty, ready_at]
-        self.log = []  # [(time, airtime_s, kind)] of uplinks in the last 24 h
-        # > 0: uplinks of one kind in the same log_merge_s bin of the clock share one entry,
-        # stamped with the latest time (their airtime frees up to log_merge_s late:
-        # conservative). The MCU merges per hour, so its log (and the RTC-memory copy of it)
-        # holds at most 25 entries per kind, however many frames go out.
-        self.log_merge_s = log_merge_s
-        self.queue = []  # _QueuedHit, oldest first
-        self.heartbeat_due = now + heartbeat_interval_s
-        self.heartbeat_not_before = now
-        self._reset_counters()
-        self.last_event_seq = None  # newest event sequence seen (None: none yet)
-        self.flags = 0  # the next heartbeat's status bits (payload_core.HB_*): the caller's
-        self.hits_sent = 0
+        """See the module docstring; the body is in ``trapfw.uplink_boot`` (once per boot on
+        the MCU, then unloaded again: heap)."""
+        trapfw.call(
+            "uplink_boot",
+            "init",
+            self,
+            region,
+            now,
+            dr,
+            daily_budget_s,
+            reserve_hits,
+            heartbeat_interval_s,
+            max_queue,
+            confirmed,
+            log_merge_s,
+        )
 
     def set_budget(self, daily_budget_s, reserve_hits=10):
         """Split ``daily_budget_s`` into the heartbeat and the hit pools (see the policy)."""
@@ -310,14 +326,6 @@ class UplinkScheduler:
 
     def _band_ready_at(self):
         return min(b[1] for b in self.bands)
-
-
-def _pick_dr(r, dr):
-    if dr is None:
-        dr = r.slowest_dr(_MAX_PAYLOAD)
-    elif r.max_payload(dr) < _MAX_PAYLOAD or r.data_rates[dr] is None:  # None: FSK
-        raise ValueError(f"{r.name} DR{dr} cannot carry {_MAX_PAYLOAD} bytes")
-    return dr
 
 
 def _event_seq(data):

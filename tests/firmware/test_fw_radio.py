@@ -8,7 +8,7 @@ import sys
 from fakemodem import FakeModem
 from fwkit import HIT, cfg
 
-from trapfw import atmodem, payload, radio, radio_rare, uplink
+from trapfw import atmodem, payload, radio, radio_boot, radio_rare, uplink, uplink_boot
 
 KEYS = {"dev_eui": "00" * 8, "join_eui": "11" * 8, "app_key": "22" * 16}
 
@@ -235,12 +235,13 @@ def test_driver_sleep_results_are_per_the_manuals():
 
 
 def test_the_radio_and_scheduler_constants_are_the_codecs():
-    # trapfw.uplink and trapfw.radio keep these as const() so the codec itself can load per
-    # uplink (heap); they must be the codec's own values (MicroPython folds them away: the
-    # names only exist on CPython)
+    # trapfw.uplink(_boot) and trapfw.radio(_boot) keep these as const() so the codec itself
+    # can load per uplink (heap); they must be the codec's own values (MicroPython folds them
+    # away: the names only exist on CPython)
     if sys.implementation.name == "micropython":
         return
-    assert (uplink._MAX_PAYLOAD, uplink._EVENT_SEQ_MAX) == (
+    assert radio_boot._FAR_S == radio._FAR_S  # "not scheduled", both sides of the split
+    assert (uplink_boot._MAX_PAYLOAD, uplink._EVENT_SEQ_MAX) == (
         payload.MAX_PAYLOAD,
         payload.EVENT_SEQ_MAX,
     )
