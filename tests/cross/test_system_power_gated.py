@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import pytest
-import serial
 
 from camtrap.adapters.outbox import Outbox
 from camtrap.app import FieldPorts, run_field
@@ -35,7 +34,7 @@ from camtrap.detector import build_detector
 from camtrap.sim.bursts import discover
 from camtrap.sim.replay_camera import ReplayCamera
 from tests.conftest import wait_for
-from tests.lora.fake_modem import FakeModem
+from tests.lora.fake_modem import FakeModem, ModemUart
 from trapfw import app, link, payload, radio, settings, state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,22 +55,6 @@ def until(condition: Callable[[], T], timeout: float, what: str) -> T:
 
 def now_ms() -> int:
     return int(time.monotonic() * 1000)
-
-
-class ModemUart:
-    """The MCU's modem UART (``write``/``any``/``read``, as machine.UART) over pyserial."""
-
-    def __init__(self, path: str) -> None:
-        self.port = serial.Serial(path, 9600, timeout=0)
-
-    def write(self, data: bytes) -> int:
-        return self.port.write(data) or 0
-
-    def any(self) -> int:
-        return self.port.in_waiting
-
-    def read(self, n: int) -> bytes:
-        return self.port.read(n)
 
 
 class PiBoard:

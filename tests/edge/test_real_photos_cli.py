@@ -32,6 +32,9 @@ SMALL = SHARED / "models" / "mobilenet_v1_0.25_128_quant"
 PHOTOS = SHARED / "realdata" / "photos"
 AMUR = "leopard=leopard;jaguar;cheetah;snow leopard"
 shared = pytest.mark.skipif(not MNV2.is_dir(), reason="../shared is not on this machine")
+shared_small = pytest.mark.skipif(
+    not SMALL.is_dir(), reason="../shared/models/mobilenet_v1_0.25_128_quant is not on this machine"
+)
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -216,7 +219,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@shared
+@shared_small
 def test_models_fetch_checks_the_hash_and_writes_the_card(mirror, tmp_path, capsys):
     url, served = mirror
     for f in ("mobilenet_v1_0.25_128_quant.tflite", "imagenet_labels.txt"):

@@ -29,6 +29,8 @@ import time
 import tty
 from collections.abc import Callable
 
+import serial
+
 GPS_EPOCH_UNIX = 315964800  # 1980-01-06T00:00:00Z
 LEAP_S = 18  # GPS - UTC since 2017-01-01
 E5_RTC_START = 946684800  # 2000-01-01T00:00:00Z
@@ -246,3 +248,19 @@ class FakeModem:
                 self._say("+EVT:JOINED")
                 return
             self._say("+EVT:JOIN_FAILED_RX_TIMEOUT")
+
+
+class ModemUart:
+    """The MCU's modem UART (``write``/``any``/``read``, as machine.UART) over pyserial."""
+
+    def __init__(self, path: str) -> None:
+        self.port = serial.Serial(path, 9600, timeout=0)
+
+    def write(self, data: bytes) -> int:
+        return self.port.write(data) or 0
+
+    def any(self) -> int:
+        return self.port.in_waiting
+
+    def read(self, n: int) -> bytes:
+        return self.port.read(n)

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import serial
 
-from tests.lora.fake_modem import FakeModem
+from tests.lora.fake_modem import FakeModem, ModemUart
 from trapfw import lw_time, payload, radio, settings
 
 HIT = payload.encode_hit(42, 1, 0.93, 3, 4, 3710, 12)
@@ -19,28 +18,12 @@ KINDS = ("lora-e5", "rak3172")
 NET = 1795500000.0  # the network server's clock at the start (2026-11-24T06:00:00Z)
 
 
-class Uart:
-    """The MCU's modem UART (machine.UART's write/any/read) over pyserial."""
-
-    def __init__(self, path: str) -> None:
-        self.port = serial.Serial(path, 9600, timeout=0)
-
-    def write(self, data: bytes) -> int:
-        return self.port.write(data) or 0
-
-    def any(self) -> int:
-        return self.port.in_waiting
-
-    def read(self, n: int) -> bytes:
-        return self.port.read(n)
-
-
 @contextmanager
 def mcu_radio(kind: str, **fake: object) -> Iterator[tuple[radio.LoraRadio, FakeModem]]:
     t0 = time.monotonic()
     utc = fake.pop("utc", lambda: NET + time.monotonic() - t0)
     with FakeModem(kind, utc=utc, **fake) as modem:  # type: ignore[arg-type]
-        uart = Uart(modem.path)
+        uart = ModemUart(modem.path)
         cfg = settings.validate({"device_id": "trap-07", "modem": kind})
         r = radio.LoraRadio(uart, cfg, 0, configure=False)
         try:
